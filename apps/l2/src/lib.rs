@@ -1,0 +1,97 @@
+//! App `l2`: proactive L2 forwarding inside a logical network (Dragonflow's
+//! l2 app, table 55). The forwarding database comes from the NB model; there
+//! is no MAC learning. A unicast destination MAC is looked up by (network key,
+//! MAC) and leaves by `out.unicast` with the destination port key set;
+//! broadcast and multicast are replicated to every port of the network but
+//! the source, each copy leaving by `out.flood` with its destination port key.
+#![forbid(unsafe_code)]
+
+mod config;
+mod counters;
+mod stage;
+mod tables;
+mod trace;
+
+use std::sync::Arc;
+
+use df_dp::contract::{AppContract, EntrySpec, ExitSpec};
+use df_dp::reg::{DESTINATION_PORT_KEY, NETWORK_KEY, SOURCE_PORT_KEY};
+use df_dp::{App, RcuCell, VertexCtx};
+
+pub use config::{L2Config, L2Network, L2Port};
+pub use stage::L2Stage;
+pub use tables::L2Tables;
+
+/// The contract of `l2`.
+pub static CONTRACT: AppContract = AppContract {
+    type_name: "l2",
+    summary: "proactive L2 lookup by (network, destination MAC); flood broadcast and multicast",
+    entries: &[EntrySpec {
+        name: "default",
+        reads: &[NETWORK_KEY, SOURCE_PORT_KEY],
+        exits: &["unicast", "flood"],
+        from_ports: false,
+        doc: "classified packets of a logical network",
+    }],
+    exits: &[
+        ExitSpec {
+            name: "unicast",
+            writes: &[DESTINATION_PORT_KEY],
+            progress: false,
+            doc: "a known unicast destination",
+        },
+        ExitSpec {
+            name: "flood",
+            writes: &[DESTINATION_PORT_KEY],
+            progress: false,
+            doc: "one copy per port of the network but the source (broadcast, multicast)",
+        },
+    ],
+    drops: counters::DROPS,
+    tables: &["fdb", "flood"],
+};
+
+/// The `l2` app.
+#[derive(Debug)]
+pub struct L2App {
+    regs: stage::Regs,
+}
+
+impl App for L2App {
+    type Config = L2Config;
+    type Tables = L2Tables;
+    type Stage = L2Stage;
+
+    fn contract() -> &'static AppContract {
+        &CONTRACT
+    }
+
+    fn new(ctx: &VertexCtx<'_>) -> Result<Self, String> {
+        if !ctx.params.is_null() {
+            return Err("l2 takes no params".into());
+        }
+        Ok(L2App {
+            regs: stage::Regs {
+                net: ctx.regs.require(NETWORK_KEY)?,
+                src: ctx.regs.require(SOURCE_PORT_KEY)?,
+                dst: ctx.regs.require(DESTINATION_PORT_KEY)?,
+            },
+        })
+    }
+
+    fn empty_tables(&self) -> L2Tables {
+        L2Tables::default()
+    }
+
+    fn build_tables(&self, config: &L2Config) -> Result<L2Tables, String> {
+        L2Tables::build(config)
+    }
+
+    fn new_stage(self: &Arc<Self>, tables: Arc<RcuCell<L2Tables>>) -> L2Stage {
+        L2Stage::new(self.regs, tables)
+    }
+
+    fn describe(&self, tables: &L2Tables) -> serde_json::Value {
+        tables.describe()
+    }
+}

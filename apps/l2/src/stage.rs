@@ -1,0 +1,87 @@
+//! `l2`'s hot path: an FDB hash lookup per unicast packet, replication for
+//! broadcast and multicast.
+
+use std::sync::Arc;
+
+use df_dp::{Batch, EntryId, ExitId, Packet, RcuCell, RegSlot, Stage, StageIo};
+
+use crate::counters::{NO_FLOOD_TARGET, RUNT, UNKNOWN_NETWORK, UNKNOWN_UNICAST};
+use crate::tables::{fdb_key, L2Tables};
+use crate::trace::{FDB_HIT, FLOOD_COPIES};
+
+const UNICAST: ExitId = ExitId(0);
+const FLOOD: ExitId = ExitId(1);
+
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Regs {
+    pub(crate) net: RegSlot,
+    pub(crate) src: RegSlot,
+    pub(crate) dst: RegSlot,
+}
+
+/// The `l2` stage of one worker.
+#[derive(Debug)]
+pub struct L2Stage {
+    regs: Regs,
+    tables: Arc<RcuCell<L2Tables>>,
+}
+
+impl L2Stage {
+    pub(crate) fn new(regs: Regs, tables: Arc<RcuCell<L2Tables>>) -> Self {
+        L2Stage { regs, tables }
+    }
+
+    fn flood(&self, t: &L2Tables, mut pkt: Packet, net: u32, io: &mut StageIo<'_>) {
+        let Some(list) = t.flood.get(net).and_then(|i| t.flood_lists.get(i as usize)) else {
+            return io.drop(pkt, UNKNOWN_NETWORK);
+        };
+        let src = pkt.reg(self.regs.src);
+        let mut targets = list.iter().copied().filter(|&p| p != src);
+        let Some(mut cur) = targets.next() else {
+            return io.drop(pkt, NO_FLOOD_TARGET);
+        };
+        let mut copies = 1u64;
+        for next in targets {
+            if let Some(mut c) = io.clone_packet(&pkt) {
+                c.set_reg(self.regs.dst, cur);
+                io.send(FLOOD, c);
+                copies += 1;
+            }
+            cur = next;
+        }
+        io.note(&pkt, FLOOD_COPIES, copies);
+        pkt.set_reg(self.regs.dst, cur);
+        io.send(FLOOD, pkt);
+    }
+}
+
+impl Stage for L2Stage {
+    fn process(&mut self, _entry: EntryId, batch: &mut Batch, io: &mut StageIo<'_>) {
+        let t = self.tables.read(io.rcu());
+        for mut pkt in batch.drain() {
+            let d = pkt.data();
+            let Some(dst) = d.get(..6) else {
+                io.drop(pkt, RUNT);
+                continue;
+            };
+            if d.len() < 14 {
+                io.drop(pkt, RUNT);
+                continue;
+            }
+            let net = pkt.reg(self.regs.net);
+            if dst[0] & 1 != 0 {
+                self.flood(t, pkt, net, io);
+                continue;
+            }
+            let mac = [dst[0], dst[1], dst[2], dst[3], dst[4], dst[5]];
+            match t.fdb.get(&fdb_key(net, &mac)) {
+                Some(&port) => {
+                    pkt.set_reg(self.regs.dst, port);
+                    io.note(&pkt, FDB_HIT, port as u64);
+                    io.send(UNICAST, pkt);
+                }
+                None => io.drop(pkt, UNKNOWN_UNICAST),
+            }
+        }
+    }
+}

@@ -1,0 +1,5 @@
+//! What a traced packet records in `output`: the switch port chosen (the
+//! framework records the transmit itself).
+
+/// Note: the destination port key looked up.
+pub(crate) const DESTINATION: &str = "destination port key";

@@ -1,0 +1,202 @@
+//! `dfperf`: the Dragonflow-RS benchmark runner. See `dfperf --help`.
+
+use std::process::ExitCode;
+
+use anyhow::{anyhow, Result};
+use clap::Parser;
+use df_dp::sys::CountingAlloc;
+use df_perf::{run, FrameMix, Measurement, Params, Scenario};
+
+#[global_allocator]
+static ALLOC: CountingAlloc = CountingAlloc;
+
+/// Measure the switch's datapath in process: generated frames go through the
+/// compiled graph on pinned workers; dfperf reports Mpps, TSC cycles per
+/// packet (whole loop and per stage), drops, and heap allocations in the
+/// measured window.
+///
+/// Examples:
+///   dfperf --scenario io,l2                 both scenarios, 1 worker, 64 B
+///   dfperf --scenario l2 --workers 2 --json
+///   dfperf --scenario l2 --frame imix --macs 100000
+///   dfperf --scenario io,l2 --max-l2-over-io 60 --max-allocs 0   (exit 1 if missed)
+#[derive(Debug, Parser)]
+#[command(name = "dfperf", version, verbatim_doc_comment)]
+struct Cli {
+    /// Scenarios to run, in order (comma-separated): io (input -> xconnect ->
+    /// output, the framework's own cost), l2 (input -> l2 -> output).
+    #[arg(long, value_delimiter = ',', default_value = "io,l2")]
+    scenario: Vec<Scenario>,
+    /// Switch ports; each is a generator and a sink on every worker.
+    #[arg(long, default_value_t = 2)]
+    ports: u16,
+    /// FDB entries for the l2 scenario.
+    #[arg(long, default_value_t = 1000)]
+    macs: u32,
+    /// Distinct UDP flows each port generates.
+    #[arg(long, default_value_t = 1000)]
+    flows: u32,
+    /// Frame size on the wire in bytes (64..=1518), or `imix` (64/570/1518 in 7:4:1).
+    #[arg(long, default_value = "64")]
+    frame: String,
+    /// Worker threads.
+    #[arg(long, default_value_t = 1)]
+    workers: usize,
+    /// Cores to pin workers to, comma-separated (default: worker i on core
+    /// (1 + i) mod ncpu, keeping core 0 for this thread while cores allow).
+    #[arg(long, value_delimiter = ',')]
+    cores: Vec<usize>,
+    /// Do not pin workers.
+    #[arg(long)]
+    no_pin: bool,
+    /// Warm-up seconds before the measured window.
+    #[arg(long, default_value_t = 1.0)]
+    warmup: f64,
+    /// Measured window in seconds.
+    #[arg(long, default_value_t = 5.0)]
+    seconds: f64,
+    /// Packet buffers per worker.
+    #[arg(long, default_value_t = 8192)]
+    pool: usize,
+    /// Print JSON instead of text.
+    #[arg(long)]
+    json: bool,
+    /// Trace the first N packets of each scenario and print each stage's decisions.
+    #[arg(long, default_value_t = 0)]
+    trace: u32,
+    /// Print each scenario's compiled graph first.
+    #[arg(long)]
+    show_graph: bool,
+    /// Exit 1 if the l2 scenario costs more than this many busy-loop cycles
+    /// per packet over the io scenario (needs both in the run).
+    #[arg(long)]
+    max_l2_over_io: Option<f64>,
+    /// Exit 1 if any scenario allocates more than this in its window.
+    #[arg(long)]
+    max_allocs: Option<u64>,
+}
+
+fn frame_mix(s: &str) -> Result<FrameMix> {
+    if s == "imix" {
+        return Ok(FrameMix::Imix);
+    }
+    match s.parse::<usize>() {
+        Ok(n) if (64..=1518).contains(&n) => Ok(FrameMix::Fixed(n)),
+        _ => Err(anyhow!(
+            "--frame {s}: expected a size from 64 to 1518 bytes, or `imix`"
+        )),
+    }
+}
+
+fn main() -> ExitCode {
+    match real_main() {
+        Ok(ok) => {
+            if ok {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::from(1)
+            }
+        }
+        Err(e) => {
+            eprintln!("dfperf: error: {e:#}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+#[allow(clippy::print_stdout)]
+fn real_main() -> Result<bool> {
+    let cli = Cli::parse();
+    if !(cli.seconds > 0.0 && cli.warmup >= 0.0) {
+        return Err(anyhow!("--seconds must be > 0 and --warmup >= 0"));
+    }
+    let ncpu = std::thread::available_parallelism().map_or(1, |n| n.get());
+    if let Some(&c) = cli.cores.iter().find(|&&c| c >= ncpu) {
+        return Err(anyhow!(
+            "--cores {c}: this machine has cores 0..{} only",
+            ncpu - 1
+        ));
+    }
+    let cores = if cli.no_pin {
+        Vec::new()
+    } else if cli.cores.is_empty() {
+        (0..cli.workers).map(|i| (1 + i) % ncpu).collect()
+    } else {
+        cli.cores.clone()
+    };
+    let frame = frame_mix(&cli.frame)?;
+    let mut results: Vec<Measurement> = Vec::new();
+    for &scenario in &cli.scenario {
+        let p = Params {
+            scenario,
+            ports: cli.ports,
+            macs: cli.macs,
+            flows: cli.flows,
+            frame,
+            workers: cli.workers,
+            cores: cores.clone(),
+            warmup: cli.warmup,
+            seconds: cli.seconds,
+            pool: cli.pool,
+            trace: cli.trace,
+        };
+        if cli.show_graph && !cli.json {
+            print!("{}", df_perf::scenario::build_graph(&p)?.describe());
+        }
+        let m = run(&p)?;
+        if !cli.json {
+            print!("{}", df_perf::report::text(&m));
+        }
+        results.push(m);
+    }
+    let find = |s: Scenario| results.iter().find(|m| m.params.scenario == s);
+    let over = match (find(Scenario::Io), find(Scenario::L2)) {
+        (Some(io), Some(l2)) => Some(l2.cycles_per_packet - io.cycles_per_packet),
+        _ => None,
+    };
+    let mut ok = true;
+    let mut verdicts = Vec::new();
+    if let Some(d) = over {
+        if !cli.json {
+            println!("l2 over io: {d:+.1} TSC cycles/packet (busy loop)");
+        }
+    }
+    if let Some(max) = cli.max_l2_over_io {
+        match over {
+            Some(d) if d <= max => verdicts.push(format!("PASS l2 over io {d:.1} <= {max}")),
+            Some(d) => {
+                ok = false;
+                verdicts.push(format!("FAIL l2 over io {d:.1} > {max}"));
+            }
+            None => return Err(anyhow!("--max-l2-over-io needs --scenario io,l2")),
+        }
+    }
+    if let Some(max) = cli.max_allocs {
+        for m in &results {
+            let name = m.params.scenario.name();
+            if m.allocations <= max {
+                verdicts.push(format!(
+                    "PASS {name} allocations {} <= {max}",
+                    m.allocations
+                ));
+            } else {
+                ok = false;
+                verdicts.push(format!("FAIL {name} allocations {} > {max}", m.allocations));
+            }
+        }
+    }
+    if cli.json {
+        let j = serde_json::json!({
+            "results": results,
+            "l2_over_io_cycles_per_packet": over,
+            "verdicts": verdicts,
+            "ok": ok,
+        });
+        println!("{}", serde_json::to_string_pretty(&j)?);
+    } else {
+        for v in &verdicts {
+            println!("{v}");
+        }
+    }
+    Ok(ok)
+}

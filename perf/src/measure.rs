@@ -1,0 +1,207 @@
+//! One measured run: start workers on generator ports, warm up, read the
+//! counters before and after a fixed window, stop.
+//!
+//! The main thread only sleeps during the window, and the snapshots it takes
+//! are written into vectors allocated beforehand, so every allocation counted
+//! in the window was made by a worker.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::{anyhow, Result};
+use df_dp::counters::{FrameworkDrop, WorkerCounters};
+use df_dp::port::gen::GenPort;
+use df_dp::port::Port;
+use df_dp::sys::{allocations, tsc_hz};
+use df_dp::worker::{WorkerSpec, Workers};
+use df_dp::ExecConfig;
+
+use crate::scenario::{build_graph, port_frames, Params};
+
+/// Cost of one stage over the window.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct StageCost {
+    /// Vertex name.
+    pub vertex: String,
+    /// Packets it handled.
+    pub packets: u64,
+    /// Mean TSC cycles per packet inside the stage.
+    pub cycles_per_packet: f64,
+    /// Mean packets per stage call (the vector size).
+    pub packets_per_call: f64,
+}
+
+/// A run's results.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Measurement {
+    /// The parameters.
+    pub params: Params,
+    /// Packets transmitted in the window, all workers.
+    pub tx_packets: u64,
+    /// Packets received in the window, all workers.
+    pub rx_packets: u64,
+    /// The window's length, seconds.
+    pub seconds: f64,
+    /// Transmit rate, million packets per second.
+    pub mpps: f64,
+    /// Busy-loop TSC cycles per transmitted packet, per worker (rx, graph, tx).
+    pub cycles_per_packet: f64,
+    /// Per-stage cost.
+    pub stages: Vec<StageCost>,
+    /// Drops in the window by name (`vertex.reason` or framework reason).
+    pub drops: Vec<(String, u64)>,
+    /// Heap allocations in the window.
+    pub allocations: u64,
+    /// TSC frequency used for conversions.
+    pub tsc_hz: u64,
+    /// Whether every worker was pinned to its core.
+    pub pinned: bool,
+    /// Trace of the first `--trace` packets (worker 0), one line per record.
+    pub trace: Vec<String>,
+}
+
+#[derive(Clone, Default)]
+struct Snap {
+    rx: u64,
+    tx: u64,
+    busy: u64,
+    vx: Vec<(u64, u64, u64)>,
+    drops: Vec<u64>,
+}
+
+fn snap(cs: &[Arc<WorkerCounters>], s: &mut Snap) {
+    s.rx = 0;
+    s.tx = 0;
+    s.busy = 0;
+    s.vx.iter_mut().for_each(|v| *v = (0, 0, 0));
+    s.drops.iter_mut().for_each(|d| *d = 0);
+    for c in cs {
+        s.rx += c.rx.get();
+        s.tx += c.tx.get();
+        s.busy += c.busy_cycles.get();
+        let mut d = 0;
+        for (i, v) in c.vertices.iter().enumerate() {
+            s.vx[i].0 += v.packets.get();
+            s.vx[i].1 += v.cycles.get();
+            s.vx[i].2 += v.calls.get();
+            for x in v.drops.iter().chain(v.unwired.iter()) {
+                s.drops[d] += x.get();
+                d += 1;
+            }
+        }
+        for f in FrameworkDrop::ALL {
+            s.drops[d] += c.framework_drops(f);
+            d += 1;
+        }
+    }
+}
+
+/// Runs one benchmark.
+///
+/// # Errors
+/// Bad parameters, a graph that does not compile, or a worker that cannot start.
+pub fn run(p: &Params) -> Result<Measurement> {
+    if p.workers == 0 {
+        return Err(anyhow!("--workers must be at least 1"));
+    }
+    let graph = build_graph(p)?;
+    let hz = tsc_hz();
+    let specs = (0..p.workers)
+        .map(|w| {
+            let ports: Vec<(u16, Box<dyn Port>)> = (0..p.ports)
+                .map(|i| {
+                    let g = GenPort::new(&format!("gen{i}q{w}"), &port_frames(p, i), None);
+                    (i, Box::new(g) as Box<dyn Port>)
+                })
+                .collect();
+            WorkerSpec {
+                core: (!p.cores.is_empty()).then(|| p.cores[w % p.cores.len()]),
+                ports,
+                rx: (0..p.ports).collect(),
+                bindings: Vec::new(),
+            }
+        })
+        .collect();
+    let cfg = ExecConfig {
+        ports: p.ports as usize,
+        pool_size: p.pool,
+        hop_limit: 32,
+        trace_capacity: 4096,
+        trace_first: p.trace,
+    };
+    let mut names = Vec::new();
+    for v in graph.vertices() {
+        for d in v.contract.drops {
+            names.push(format!("{}.{}", v.name, d.name));
+        }
+        for x in v.contract.exits {
+            names.push(format!("{}.out.{} (unwired)", v.name, x.name));
+        }
+    }
+    names.extend(FrameworkDrop::ALL.iter().map(|f| f.name().to_string()));
+    let empty = Snap {
+        vx: vec![(0, 0, 0); graph.vertices().len()],
+        drops: vec![0; names.len()],
+        ..Snap::default()
+    };
+    let (mut a, mut b) = (empty.clone(), empty);
+
+    let workers = Workers::start(&graph, specs, &cfg)?;
+    std::thread::sleep(Duration::from_secs_f64(p.warmup));
+    let counters = workers.counters().to_vec();
+    snap(&counters, &mut a);
+    let alloc0 = allocations();
+    let t0 = Instant::now();
+    std::thread::sleep(Duration::from_secs_f64(p.seconds));
+    snap(&counters, &mut b);
+    let alloc1 = allocations();
+    let secs = t0.elapsed().as_secs_f64();
+    let reports = workers.stop();
+    let pinned = !p.cores.is_empty() && reports.iter().all(|r| r.pinned);
+    let trace = reports
+        .first()
+        .map(|r| {
+            // One packet's records together, in the order they happened.
+            let mut recs = r.trace.clone();
+            recs.sort_by_key(|t| t.trace_id);
+            graph.describe_trace(&recs)
+        })
+        .unwrap_or_default();
+
+    let tx = b.tx - a.tx;
+    let stages = graph
+        .vertices()
+        .iter()
+        .enumerate()
+        .map(|(i, v)| {
+            let pk = b.vx[i].0 - a.vx[i].0;
+            let cy = b.vx[i].1 - a.vx[i].1;
+            let calls = b.vx[i].2 - a.vx[i].2;
+            StageCost {
+                vertex: v.name.clone(),
+                packets: pk,
+                cycles_per_packet: cy as f64 / pk.max(1) as f64,
+                packets_per_call: pk as f64 / calls.max(1) as f64,
+            }
+        })
+        .collect();
+    let drops = names
+        .into_iter()
+        .zip(a.drops.iter().zip(&b.drops))
+        .filter_map(|(n, (x, y))| (y > x).then(|| (n, y - x)))
+        .collect();
+    Ok(Measurement {
+        params: p.clone(),
+        tx_packets: tx,
+        rx_packets: b.rx - a.rx,
+        seconds: secs,
+        mpps: tx as f64 / secs / 1e6,
+        cycles_per_packet: (b.busy - a.busy) as f64 / tx.max(1) as f64,
+        stages,
+        drops,
+        allocations: alloc1 - alloc0,
+        tsc_hz: hz,
+        pinned,
+        trace,
+    })
+}

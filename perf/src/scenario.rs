@@ -1,0 +1,203 @@
+//! The benchmark scenarios and the topology each one builds.
+
+use std::sync::Arc;
+
+use anyhow::{anyhow, Context, Result};
+use df_app_input::{InputConfig, InputPort};
+use df_app_l2::{L2Config, L2Network, L2Port};
+use df_app_output::{OutputConfig, OutputPort};
+use df_app_xconnect::{XconnectConfig, XconnectPair};
+use df_dp::{Graph, RcuDomain};
+use df_wire::EthernetAddress;
+
+use crate::frames;
+
+/// What the graph does to each packet.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Scenario {
+    /// input -> xconnect -> output: no lookup on packet contents; the
+    /// framework's own cost.
+    Io,
+    /// input -> l2 -> output with an FDB of `--macs` entries.
+    L2,
+}
+
+impl Scenario {
+    /// The scenario's name.
+    pub fn name(self) -> &'static str {
+        match self {
+            Scenario::Io => "io",
+            Scenario::L2 => "l2",
+        }
+    }
+}
+
+/// Frame sizes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum FrameMix {
+    /// Every frame this size on the wire (FCS included, as RFC 2544 counts).
+    Fixed(usize),
+    /// Simple IMIX: 64, 570 and 1518 bytes on the wire in the ratio 7:4:1.
+    Imix,
+}
+
+/// A benchmark run's parameters.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Params {
+    /// The scenario.
+    pub scenario: Scenario,
+    /// Switch ports (each a generator and a sink on every worker).
+    pub ports: u16,
+    /// FDB entries (l2).
+    pub macs: u32,
+    /// Distinct flows (5-tuples) per port.
+    pub flows: u32,
+    /// Frame sizes.
+    pub frame: FrameMix,
+    /// Worker threads.
+    pub workers: usize,
+    /// Cores to pin workers to (worker i on cores[i % len]); empty: unpinned.
+    pub cores: Vec<usize>,
+    /// Warm-up before measuring, seconds.
+    pub warmup: f64,
+    /// Measured window, seconds.
+    pub seconds: f64,
+    /// Packet buffers per worker.
+    pub pool: usize,
+    /// Trace the first this many packets of worker 0.
+    pub trace: u32,
+}
+
+impl Default for Params {
+    fn default() -> Self {
+        Params {
+            scenario: Scenario::Io,
+            ports: 2,
+            macs: 1000,
+            flows: 1000,
+            frame: FrameMix::Fixed(64),
+            workers: 1,
+            cores: Vec::new(),
+            warmup: 1.0,
+            seconds: 5.0,
+            pool: 8192,
+            trace: 0,
+        }
+    }
+}
+
+/// MAC of FDB entry `i` (02:00:00:00:HH:LL, as the peers' pcap generator).
+pub fn fdb_mac(i: u32) -> [u8; 6] {
+    let b = i.to_be_bytes();
+    [0x02, 0, b[0], b[1], b[2], b[3]]
+}
+
+/// The port key of switch port `p`.
+pub fn port_key(p: u16) -> u32 {
+    u32::from(p) + 1
+}
+
+/// Compiles the scenario's layout and configures its tables.
+///
+/// # Errors
+/// Invalid parameters (no ports, no MACs) or a configuration the apps refuse.
+pub fn build_graph(p: &Params) -> Result<Arc<Graph>> {
+    if p.ports == 0 {
+        return Err(anyhow!("--ports must be at least 1"));
+    }
+    let layout = match p.scenario {
+        Scenario::Io => df_catalog::IO_LAYOUT,
+        Scenario::L2 => df_catalog::DEFAULT_LAYOUT,
+    };
+    let g = df_catalog::compile_layout(layout, &RcuDomain::new())?;
+    g.configure(
+        "input",
+        InputConfig {
+            ports: (0..p.ports)
+                .map(|i| InputPort {
+                    port: i,
+                    port_key: port_key(i),
+                    network_key: 1,
+                })
+                .collect(),
+        },
+    )?;
+    g.configure(
+        "output",
+        OutputConfig {
+            ports: (0..p.ports)
+                .map(|i| OutputPort {
+                    port_key: port_key(i),
+                    port: i,
+                })
+                .collect(),
+        },
+    )?;
+    match p.scenario {
+        Scenario::Io => {
+            let peer = |i: u16| if p.ports == 1 { i } else { (i ^ 1) % p.ports };
+            g.configure(
+                "xconnect",
+                XconnectConfig {
+                    pairs: (0..p.ports)
+                        .map(|i| XconnectPair {
+                            from: port_key(i),
+                            to: port_key(peer(i)),
+                        })
+                        .collect(),
+                },
+            )?;
+        }
+        Scenario::L2 => {
+            if p.macs == 0 {
+                return Err(anyhow!("--macs must be at least 1 for the l2 scenario"));
+            }
+            g.configure(
+                "l2",
+                L2Config {
+                    networks: vec![L2Network {
+                        network_key: 1,
+                        ports: (0..p.macs)
+                            .map(|m| L2Port {
+                                port_key: port_key((m % u32::from(p.ports)) as u16),
+                                mac: EthernetAddress(fdb_mac(m)),
+                            })
+                            .collect(),
+                    }],
+                },
+            )
+            .context("configuring the FDB")?;
+        }
+    }
+    Ok(Arc::new(g))
+}
+
+/// The frames switch port `port` generates: `flows` UDP flows, each to an
+/// FDB MAC that lives on another port (when there is one).
+pub fn port_frames(p: &Params, port: u16) -> Vec<Vec<u8>> {
+    let n = u32::from(p.ports);
+    (0..p.flows.max(1))
+        .map(|f| {
+            let mut m = f % p.macs.max(1);
+            if n > 1 && m % n == u32::from(port) {
+                m = (m + 1) % p.macs.max(1);
+            }
+            let wire = match p.frame {
+                FrameMix::Fixed(s) => s,
+                FrameMix::Imix => match f % 12 {
+                    0..=6 => 64,
+                    7..=10 => 570,
+                    _ => 1518,
+                },
+            };
+            frames::udp4(
+                fdb_mac(m),
+                [0x02, 0, 1, 0, 0, port as u8],
+                f,
+                wire.saturating_sub(4).max(60),
+            )
+        })
+        .collect()
+}

@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# The whole test suite, as CI runs it: format, lints, unit + pipeline tests,
+# the RCU model check (loom), a dfperf smoke run (no allocations in steady
+# state), and a short run of every fuzz target.
+#
+#   ./scripts/test.sh            everything
+#   FUZZ_SECONDS=0 ./scripts/test.sh    skip the fuzz smoke run
+#   LOOM=0 ./scripts/test.sh            skip the loom model check
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+step() { printf '\n==> %s\n' "$*"; }
+
+./scripts/install-deps.sh
+
+step "cargo fmt --check"
+cargo fmt --all -- --check
+
+step "cargo clippy (workspace lints, warnings are errors)"
+cargo clippy --workspace --all-targets --locked -- -D warnings
+
+step "cargo test --workspace"
+cargo test --workspace --locked
+
+if [ "${LOOM:-1}" != 0 ]; then
+  step "loom model check of the RCU cell"
+  RUSTFLAGS="--cfg loom" CARGO_TARGET_DIR=target/loom \
+    cargo test --release --locked -p df-dp --lib loom_
+fi
+
+step "dfperf smoke run (must not allocate in steady state)"
+cargo build --release --locked -p df-perf
+./target/release/dfperf --scenario io,l2 --warmup 0.2 --seconds 1 --max-allocs 0
+
+FUZZ_SECONDS=${FUZZ_SECONDS:-5}
+if [ "$FUZZ_SECONDS" != 0 ]; then
+  step "fuzz smoke run: every target for ${FUZZ_SECONDS}s"
+  ./fuzz/run-all.sh "$FUZZ_SECONDS"
+fi
+
+printf '\ntest.sh: all steps passed\n'

@@ -1,0 +1,193 @@
+//! Workers: pinned poll-mode threads, each running rx burst, the graph and tx
+//! burst in a loop over the ports assigned to it.
+//!
+//! A worker owns its executor and its queue pair on each port, so the loop
+//! takes no lock. It passes an RCU quiescent point once per iteration (so
+//! control can free old tables) and checks a stop flag (Relaxed) once per
+//! iteration. Busy and idle cycles are counted per iteration.
+
+use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
+use std::sync::Arc;
+use std::thread::JoinHandle;
+
+use crate::batch::{Batch, BURST};
+use crate::counters::WorkerCounters;
+use crate::exec::{ExecConfig, Executor};
+use crate::graph::Graph;
+use crate::packet::PacketPool;
+use crate::port::Port;
+use crate::sys::tsc;
+
+/// What one worker runs.
+pub struct WorkerSpec {
+    /// The core to pin to (`None`: not pinned).
+    pub core: Option<usize>,
+    /// This worker's queue pair on each port it uses, by switch port id.
+    pub ports: Vec<(u16, Box<dyn Port>)>,
+    /// Ports it polls for received packets (by id); each port's rx queue
+    /// belongs to exactly one worker.
+    pub rx: Vec<u16>,
+    /// Port id -> port entry queue, for ports not delivered to the default.
+    pub bindings: Vec<(u16, u16)>,
+}
+
+impl std::fmt::Debug for WorkerSpec {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("WorkerSpec")
+            .field("core", &self.core)
+            .field(
+                "ports",
+                &self
+                    .ports
+                    .iter()
+                    .map(|(i, p)| (*i, p.name().to_string()))
+                    .collect::<Vec<_>>(),
+            )
+            .field("rx", &self.rx)
+            .finish()
+    }
+}
+
+/// What a worker hands back when it stops.
+pub struct WorkerReport {
+    /// Whether pinning to the requested core worked.
+    pub pinned: bool,
+    /// The ports, returned to the caller (to read stats, flush files).
+    pub ports: Vec<(u16, Box<dyn Port>)>,
+    /// The worker's packet pool at stop.
+    pub pool_available: usize,
+    /// Pool size.
+    pub pool_capacity: usize,
+    /// Allocs that found the pool empty.
+    pub pool_exhausted: u64,
+    /// The worker's trace records at stop, oldest first.
+    pub trace: Vec<crate::trace::TraceRecord>,
+}
+
+impl std::fmt::Debug for WorkerReport {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("WorkerReport")
+            .field("pinned", &self.pinned)
+            .field("pool_available", &self.pool_available)
+            .finish()
+    }
+}
+
+/// Running workers.
+#[derive(Debug)]
+pub struct Workers {
+    stop: Arc<AtomicBool>,
+    handles: Vec<JoinHandle<WorkerReport>>,
+    counters: Vec<Arc<WorkerCounters>>,
+}
+
+impl Workers {
+    /// Starts one thread per spec.
+    ///
+    /// # Errors
+    /// A thread could not be spawned (the ones already started are stopped).
+    pub fn start(
+        graph: &Arc<Graph>,
+        specs: Vec<WorkerSpec>,
+        cfg: &ExecConfig,
+    ) -> std::io::Result<Workers> {
+        let stop = Arc::new(AtomicBool::new(false));
+        let mut w = Workers {
+            stop: stop.clone(),
+            handles: Vec::new(),
+            counters: Vec::new(),
+        };
+        for (i, spec) in specs.into_iter().enumerate() {
+            let mut exec = Executor::new(graph.clone(), cfg);
+            for &(port, q) in &spec.bindings {
+                exec.bind_port(port, q);
+            }
+            w.counters.push(exec.counters().clone());
+            let stop = stop.clone();
+            let nports = cfg.ports;
+            let h = std::thread::Builder::new()
+                .name(format!("df-worker-{i}"))
+                .spawn(move || run(exec, spec, nports, &stop));
+            match h {
+                Ok(h) => w.handles.push(h),
+                Err(e) => {
+                    w.stop();
+                    return Err(e);
+                }
+            }
+        }
+        Ok(w)
+    }
+
+    /// Each worker's counters.
+    pub fn counters(&self) -> &[Arc<WorkerCounters>] {
+        &self.counters
+    }
+
+    /// Stops every worker and returns their reports (a worker that panicked
+    /// has none).
+    pub fn stop(self) -> Vec<WorkerReport> {
+        self.stop.store(true, Relaxed);
+        self.handles
+            .into_iter()
+            .filter_map(|h| h.join().ok())
+            .collect()
+    }
+}
+
+fn run(mut exec: Executor, spec: WorkerSpec, nports: usize, stop: &AtomicBool) -> WorkerReport {
+    let pinned = spec
+        .core
+        .is_some_and(|c| core_affinity::set_for_current(core_affinity::CoreId { id: c }));
+    let mut ports: Vec<Option<Box<dyn Port>>> = (0..nports).map(|_| None).collect();
+    for (id, p) in spec.ports {
+        if let Some(slot) = ports.get_mut(id as usize) {
+            *slot = Some(p);
+        }
+    }
+    let rx: Vec<u16> = spec
+        .rx
+        .into_iter()
+        .filter(|&p| ports.get(p as usize).is_some_and(Option::is_some))
+        .collect();
+    let mut reader = exec.graph().rcu().register();
+    let mut batch = Batch::with_capacity(BURST);
+    let counters = exec.counters().clone();
+    while !stop.load(Relaxed) {
+        let t0 = tsc();
+        let mut got = 0;
+        for &p in &rx {
+            let Some(port) = ports[p as usize].as_mut() else {
+                continue;
+            };
+            let n = port.rx_burst(exec.pool_mut(), &mut batch);
+            if n > 0 {
+                got += n;
+                exec.process(p, &mut batch, &reader);
+                exec.flush(&mut ports);
+            }
+        }
+        reader.quiescent();
+        let dt = tsc().wrapping_sub(t0);
+        if got > 0 {
+            counters.busy_cycles.add(dt);
+        } else {
+            counters.idle_cycles.add(dt);
+        }
+    }
+    reader.offline();
+    drop(reader);
+    let pool: &PacketPool = exec.pool();
+    WorkerReport {
+        pinned,
+        pool_available: pool.available(),
+        pool_capacity: pool.capacity(),
+        pool_exhausted: pool.exhausted(),
+        trace: exec.trace_records(),
+        ports: ports
+            .into_iter()
+            .enumerate()
+            .filter_map(|(i, p)| p.map(|p| (i as u16, p)))
+            .collect(),
+    }
+}
