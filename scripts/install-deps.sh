@@ -2,25 +2,30 @@
 # Installs what building and testing Dragonflow-RS needs, and nothing that is
 # already there (idempotent). Run as root on Debian 12; safe to run again.
 #
-# Today: the Rust toolchain (must already be on the machine: cargo/rustc) and
-# the Debian packages below. Later issues add DPDK, etcd and the test clients
-# here, in the same way.
+# The Rust toolchain must already be on the machine (cargo/rustc); the Debian
+# packages below are installed if missing: DPDK 22.11 (headers and tools) and
+# libclang for the bindings of switch/dpdk-sys.
 set -euo pipefail
 
 log() { printf 'install-deps: %s\n' "$*"; }
 
 # Debian packages the build and tests need (binary name:package).
-APT_NEEDS=(
+APT_CMDS=(
   "pkg-config:pkg-config"
   "cc:build-essential"
   "python3:python3"
 )
+# Debian packages that provide libraries and headers rather than a command.
+APT_PKGS=(libdpdk-dev dpdk libclang-dev)
 
 missing=()
-for pair in "${APT_NEEDS[@]}"; do
-  bin=${pair%%:*}
-  pkg=${pair#*:}
-  if ! command -v "$bin" >/dev/null 2>&1; then
+for pair in "${APT_CMDS[@]}"; do
+  if ! command -v "${pair%%:*}" >/dev/null 2>&1; then
+    missing+=("${pair#*:}")
+  fi
+done
+for pkg in "${APT_PKGS[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed"; then
     missing+=("$pkg")
   fi
 done

@@ -344,12 +344,11 @@ fn seed_layout_parses_and_names_each_missing_app_type() {
         .to_string();
     assert_eq!(
         e,
-        "the datapath layout has 5 errors:
-  - vertex `provider`: unknown app type `provider` (known types: input, l2, output, xconnect)
-  - vertex `portsec`: unknown app type `portsec` (known types: input, l2, output, xconnect)
-  - vertex `secgroup`: unknown app type `sg` (known types: input, l2, output, xconnect)
-  - vertex `l3`: unknown app type `l3-proactive` (known types: input, l2, output, xconnect)
-  - vertex `firewall`: unknown app type `firewall` (known types: input, l2, output, xconnect)"
+        "the datapath layout has 4 errors:
+  - vertex `provider`: unknown app type `provider` (known types: dhcp, input, l2, output, portsec, xconnect)
+  - vertex `secgroup`: unknown app type `sg` (known types: dhcp, input, l2, output, portsec, xconnect)
+  - vertex `l3`: unknown app type `l3-proactive` (known types: dhcp, input, l2, output, portsec, xconnect)
+  - vertex `firewall`: unknown app type `firewall` (known types: dhcp, input, l2, output, portsec, xconnect)"
     );
 }
 

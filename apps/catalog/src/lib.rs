@@ -8,13 +8,15 @@
 
 use df_dp::{AppType, AppTypeOf, Graph, GraphErrors, Layout, RcuDomain};
 
+static DHCP: AppTypeOf<df_app_dhcp::DhcpApp> = AppTypeOf::new();
 static INPUT: AppTypeOf<df_app_input::InputApp> = AppTypeOf::new();
 static L2: AppTypeOf<df_app_l2::L2App> = AppTypeOf::new();
 static OUTPUT: AppTypeOf<df_app_output::OutputApp> = AppTypeOf::new();
+static PORTSEC: AppTypeOf<df_app_portsec::PortsecApp> = AppTypeOf::new();
 static XCONNECT: AppTypeOf<df_app_xconnect::XconnectApp> = AppTypeOf::new();
 
 /// Every app type, by the name the layout's `type:` uses.
-pub static APP_TYPES: &[&dyn AppType] = &[&INPUT, &L2, &OUTPUT, &XCONNECT];
+pub static APP_TYPES: &[&dyn AppType] = &[&DHCP, &INPUT, &L2, &OUTPUT, &PORTSEC, &XCONNECT];
 
 /// The default layout: input -> l2 -> output.
 pub const DEFAULT_LAYOUT: &str = include_str!("../../../etc/layouts/default.yaml");

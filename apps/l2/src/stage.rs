@@ -85,3 +85,77 @@ impl Stage for L2Stage {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use df_dp::reg::{DESTINATION_PORT_KEY, NETWORK_KEY, SOURCE_PORT_KEY};
+    use df_dp::testing::StageHarness;
+
+    use crate::L2App;
+
+    const CFG: &str = r#"{"networks":[{"network_key":1,"ports":[
+        {"port_key":1,"mac":"02:00:00:00:00:01"},
+        {"port_key":2,"mac":"02:00:00:00:00:02"},
+        {"port_key":3,"mac":"02:00:00:00:00:03"}]}]}"#;
+
+    fn frame(dst: [u8; 6]) -> Vec<u8> {
+        let mut f = dst.to_vec();
+        f.extend_from_slice(&[2, 0, 0, 0, 0, 1, 0x08, 0x00]);
+        f.resize(60, 0);
+        f
+    }
+
+    #[test]
+    fn unicast_flood_and_drops() {
+        let mut h = StageHarness::<L2App>::new("").unwrap();
+        h.configure_json(CFG).unwrap();
+        let regs = [(NETWORK_KEY, 1), (SOURCE_PORT_KEY, 1)];
+        let pkts = vec![
+            h.packet(&frame([2, 0, 0, 0, 0, 2]), 0, &regs),
+            h.packet(&frame([0xff; 6]), 0, &regs),
+            h.packet(&frame([2, 0, 0, 0, 0, 9]), 0, &regs),
+            h.packet(&[0; 8], 0, &regs),
+            h.packet(
+                &frame([0xff; 6]),
+                0,
+                &[(NETWORK_KEY, 7), (SOURCE_PORT_KEY, 1)],
+            ),
+        ];
+        let out = h.run("default", pkts);
+        let dst = h.reg(DESTINATION_PORT_KEY);
+        let uni: Vec<u32> = out.by_exit("unicast").iter().map(|p| p.reg(dst)).collect();
+        assert_eq!(uni, vec![2]);
+        let mut flood: Vec<u32> = out.by_exit("flood").iter().map(|p| p.reg(dst)).collect();
+        flood.sort();
+        assert_eq!(
+            flood,
+            vec![2, 3],
+            "every port of the network but the source"
+        );
+        assert_eq!(out.dropped("unknown-unicast"), 1);
+        assert_eq!(out.dropped("runt"), 1);
+        assert_eq!(out.dropped("unknown-network"), 1);
+        assert!(out.tx.is_empty());
+    }
+
+    #[test]
+    fn a_network_of_one_port_has_no_flood_target() {
+        let mut h = StageHarness::<L2App>::new("").unwrap();
+        h.configure_json(
+            r#"{"networks":[{"network_key":1,"ports":[{"port_key":1,"mac":"02:00:00:00:00:01"}]}]}"#,
+        )
+        .unwrap();
+        let p = h.packet(
+            &frame([0xff; 6]),
+            0,
+            &[(NETWORK_KEY, 1), (SOURCE_PORT_KEY, 1)],
+        );
+        let out = h.run("default", vec![p]);
+        assert_eq!(out.dropped("no-flood-target"), 1);
+        assert!(h.configure_json(r#"{"networks":[], "x": 1}"#).is_err());
+        assert!(
+            StageHarness::<L2App>::new("{a: 1}").is_err(),
+            "l2 takes no params"
+        );
+    }
+}

@@ -102,6 +102,14 @@ impl Batch {
         self.pkts.drain(..)
     }
 
+    /// Takes the first `n` packets out (fewer if the batch is shorter),
+    /// keeping the rest in order.
+    #[inline]
+    pub fn drain_front(&mut self, n: usize) -> std::vec::Drain<'_, Packet> {
+        let n = n.min(self.pkts.len());
+        self.pkts.drain(..n)
+    }
+
     /// Keeps the first `n` packets and drains the rest (e.g. the packets a
     /// port could not send).
     #[inline]

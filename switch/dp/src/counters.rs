@@ -72,11 +72,13 @@ pub enum FrameworkDrop {
     BadTxPort,
     /// A stage returned without disposing of a packet (an app bug).
     StageLeftover,
+    /// A stage sent by an exit its contract does not declare (an app bug).
+    BadExit,
 }
 
 impl FrameworkDrop {
     /// Every framework drop, in counter order.
-    pub const ALL: [FrameworkDrop; 7] = [
+    pub const ALL: [FrameworkDrop; 8] = [
         FrameworkDrop::HopLimit,
         FrameworkDrop::FrameFull,
         FrameworkDrop::TxFull,
@@ -84,6 +86,7 @@ impl FrameworkDrop {
         FrameworkDrop::NoBuffer,
         FrameworkDrop::BadTxPort,
         FrameworkDrop::StageLeftover,
+        FrameworkDrop::BadExit,
     ];
 
     /// Counter name.
@@ -96,6 +99,7 @@ impl FrameworkDrop {
             FrameworkDrop::NoBuffer => "no-buffer",
             FrameworkDrop::BadTxPort => "bad-tx-port",
             FrameworkDrop::StageLeftover => "stage-left-packet",
+            FrameworkDrop::BadExit => "bad-exit",
         }
     }
 }
@@ -106,7 +110,7 @@ pub struct WorkerCounters {
     /// Indexed by vertex index of the compiled graph.
     pub vertices: Box<[VertexCounters]>,
     /// Indexed by `FrameworkDrop as usize`.
-    pub framework: [Counter; 7],
+    pub framework: [Counter; 8],
     /// Packets received from ports.
     pub rx: Counter,
     /// Packets accepted by ports for transmission.

@@ -77,8 +77,16 @@ impl std::fmt::Debug for Executor {
 }
 
 impl Executor {
-    /// Builds stages, queues, buffers and counters for one worker.
+    /// Builds stages, queues, buffers and counters for one worker, with a
+    /// heap packet pool of `cfg.pool_size` buffers.
     pub fn new(graph: Arc<Graph>, cfg: &ExecConfig) -> Executor {
+        let pool = PacketPool::new(cfg.pool_size);
+        Executor::with_pool(graph, cfg, pool)
+    }
+
+    /// As [`Executor::new`], with the given packet pool (e.g. one drawing
+    /// from a DPDK mempool); `cfg.pool_size` is not used.
+    pub fn with_pool(graph: Arc<Graph>, cfg: &ExecConfig, pool: PacketPool) -> Executor {
         let stages = graph
             .vertices
             .iter()
@@ -102,7 +110,7 @@ impl Executor {
             tx: (0..cfg.ports)
                 .map(|_| Batch::with_capacity(FRAME_CAP))
                 .collect(),
-            pool: PacketPool::new(cfg.pool_size),
+            pool,
             counters: Arc::new(WorkerCounters::new(vcs)),
             trace: TraceRing::new(cfg.trace_capacity),
             trace_budget: Arc::new(AtomicU32::new(cfg.trace_first)),
@@ -291,5 +299,7 @@ impl Executor {
                 }
             }
         }
+        // Mbufs dropped during this round go back to DPDK in one call.
+        self.pool.flush_frees();
     }
 }

@@ -11,14 +11,17 @@
 //! Reading order: `packet`, `batch`, `contract`, `stage`, `app`, `graph`,
 //! `exec`, `worker`. `docs/ARCHITECTURE.md` walks the same path.
 //!
-//! Unsafe code is allowed only in the fenced modules `sys` (the TSC) and
-//! `rcu` (table publication); every other module is checked by the
-//! workspace's `unsafe_code = "deny"`.
+//! Unsafe code is allowed only in the fenced modules `sys` (the TSC),
+//! `rcu` (table publication) and, with the Cargo feature `dpdk`, `dpdk`
+//! (EAL, mempools, mbufs, ethdev ports); every other module is checked by
+//! the workspace's `unsafe_code = "deny"`.
 
 pub mod app;
 pub mod batch;
 pub mod contract;
 pub mod counters;
+#[cfg(feature = "dpdk")]
+pub mod dpdk;
 pub mod exec;
 pub mod graph;
 pub mod packet;
@@ -28,6 +31,7 @@ pub mod reg;
 pub mod stage;
 pub mod sys;
 pub mod table;
+pub mod testing;
 pub mod trace;
 pub mod worker;
 

@@ -1,20 +1,40 @@
-//! The packet: a buffer with headroom, a small register file and fixed
+//! The packet: a frame with headroom, a small register file and fixed
 //! metadata, and the per-worker pool that recycles packet buffers.
 //!
-//! Why this shape: a packet is one pointer (`Box<PacketBuf>`), so moving it
-//! between the frames of the vector executor moves 8 bytes, as moving an mbuf
-//! pointer does in DPDK. The metadata and registers sit in front of the data,
-//! where a DPDK mbuf keeps its private area, so an mbuf can back the same API
-//! without a copy (the DPDK issue adds that backing behind these methods; no
-//! caller sees the representation). Buffers come from a [`PacketPool`] that is
-//! filled once at start, so the steady state never allocates.
+//! Why this shape: a packet is one owned pointer, so moving it between the
+//! frames of the vector executor moves a pointer, as moving an mbuf pointer
+//! does in DPDK. It has two representations behind one API:
+//!
+//! * **heap**: a `Box<PacketBuf>` (metadata, registers, headroom, data) from a
+//!   [`PacketPool`] filled once at start; needs no DPDK (tests, in-memory and
+//!   pcap ports, dfperf's generator);
+//! * **mbuf** (Cargo feature `dpdk`): a DPDK mbuf, whose private area (sized
+//!   when its mempool is created) holds the same [`PrivArea`] (metadata and
+//!   registers) and whose data is `mtod`/`data_len` of its single segment, so
+//!   a frame goes from NIC to NIC without a copy.
+//!
+//! Every method matches on the representation; the branch is perfectly
+//! predicted in a given deployment, and without the feature the enum has one
+//! variant and the match compiles away. No caller sees which one it holds,
+//! except through [`Packet::is_mbuf`] (ports that must copy a heap packet
+//! into an mbuf ask).
+
+mod pool;
+
+pub use pool::PacketPool;
+
+#[cfg(feature = "dpdk")]
+use crate::dpdk::Mbuf;
 
 /// Number of 32-bit registers a packet carries. The graph compiler allocates
 /// one slot per named register (`source_port_key`, `network_key`, ...).
 pub const REG_COUNT: usize = 8;
 /// Bytes reserved in front of the frame for encapsulation (VLAN push, Geneve).
+/// Equal to DPDK's `RTE_PKTMBUF_HEADROOM`, so both representations start a
+/// received frame at the same offset.
 pub const HEADROOM: usize = 128;
-/// Largest frame a buffer holds after the headroom.
+/// Largest frame a buffer holds after the headroom (DPDK's default data room
+/// minus its headroom, for mbufs from [`crate::dpdk::Mempool`]'s default size).
 pub const DATA_ROOM: usize = 2048;
 const BUF_LEN: usize = HEADROOM + DATA_ROOM;
 
@@ -33,7 +53,9 @@ impl RegSlot {
     }
 }
 
-/// Fixed per-packet metadata.
+/// Fixed per-packet metadata. `repr(C)`: it is part of [`PrivArea`], which
+/// lives in an mbuf's private area.
+#[repr(C)]
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Meta {
     /// Switch port the packet was received on.
@@ -51,120 +73,205 @@ impl Meta {
     pub const TRACE: u8 = 1;
 }
 
-/// The storage behind a [`Packet`]: metadata, registers, headroom and data.
+/// What a packet carries besides its bytes: metadata and registers. The heap
+/// representation embeds it; an mbuf holds it in its private area (40 bytes,
+/// within the 64 that [`crate::dpdk::Mempool`] reserves).
+#[repr(C)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct PrivArea {
+    /// Fixed metadata.
+    pub meta: Meta,
+    /// The register file.
+    pub regs: [u32; REG_COUNT],
+}
+
+/// The storage behind a heap [`Packet`]: metadata, registers, headroom and data.
 #[derive(Debug)]
 pub struct PacketBuf {
-    meta: Meta,
-    regs: [u32; REG_COUNT],
+    pa: PrivArea,
     head: u16,
     len: u16,
     data: [u8; BUF_LEN],
 }
 
+#[derive(Debug)]
+enum Repr {
+    Heap(Box<PacketBuf>),
+    #[cfg(feature = "dpdk")]
+    Mbuf(Mbuf),
+}
+
 /// One packet, owned by exactly one batch, frame or port at a time.
 #[derive(Debug)]
-pub struct Packet(Box<PacketBuf>);
+pub struct Packet(Repr);
+
+/// Expands to `$heap` with `$b: &(mut) PacketBuf` or `$mbuf` with `$m: &(mut) Mbuf`.
+macro_rules! repr {
+    ($self:expr, $b:ident => $heap:expr, $m:ident => $mbuf:expr) => {
+        match $self {
+            Repr::Heap($b) => $heap,
+            #[cfg(feature = "dpdk")]
+            Repr::Mbuf($m) => $mbuf,
+        }
+    };
+}
 
 impl Packet {
-    fn new_buf() -> Packet {
-        Packet(Box::new(PacketBuf {
-            meta: Meta::default(),
-            regs: [0; REG_COUNT],
+    pub(crate) fn new_buf() -> Packet {
+        Packet(Repr::Heap(Box::new(PacketBuf {
+            pa: PrivArea::default(),
             head: HEADROOM as u16,
             len: 0,
             data: [0; BUF_LEN],
-        }))
+        })))
+    }
+
+    /// A packet backed by `mbuf` (no copy). Its private area is kept as is.
+    #[cfg(feature = "dpdk")]
+    #[inline]
+    pub fn from_mbuf(mbuf: Mbuf) -> Packet {
+        Packet(Repr::Mbuf(mbuf))
+    }
+
+    /// The mbuf behind this packet, or the packet back if it is a heap one.
+    #[cfg(feature = "dpdk")]
+    #[inline]
+    pub fn into_mbuf(self) -> Result<Mbuf, Packet> {
+        match self.0 {
+            Repr::Mbuf(m) => Ok(m),
+            heap => Err(Packet(heap)),
+        }
+    }
+
+    /// The mbuf behind this packet, if it is an mbuf one.
+    #[cfg(feature = "dpdk")]
+    #[inline]
+    pub fn as_mbuf(&self) -> Option<&Mbuf> {
+        match &self.0 {
+            Repr::Mbuf(m) => Some(m),
+            Repr::Heap(_) => None,
+        }
+    }
+
+    /// True if a DPDK mbuf backs this packet (always false without the
+    /// `dpdk` feature).
+    #[inline]
+    pub fn is_mbuf(&self) -> bool {
+        repr!(&self.0, _b => false, _m => true)
+    }
+
+    #[inline]
+    fn pa(&self) -> &PrivArea {
+        repr!(&self.0, b => &b.pa, m => m.priv_area())
+    }
+
+    #[inline]
+    fn pa_mut(&mut self) -> &mut PrivArea {
+        repr!(&mut self.0, b => &mut b.pa, m => m.priv_area_mut())
     }
 
     /// Resets metadata, registers and length, keeping the buffer.
     #[inline]
     pub fn reset(&mut self) {
-        let b = &mut *self.0;
-        b.meta = Meta::default();
-        b.regs = [0; REG_COUNT];
-        b.head = HEADROOM as u16;
-        b.len = 0;
+        *self.pa_mut() = PrivArea::default();
+        repr!(&mut self.0, b => {
+            b.head = HEADROOM as u16;
+            b.len = 0;
+        }, m => m.clear())
     }
 
     /// The frame bytes.
     #[inline]
     pub fn data(&self) -> &[u8] {
-        let b = &*self.0;
-        let h = b.head as usize;
-        &b.data[h..h + b.len as usize]
+        repr!(&self.0, b => {
+            let h = b.head as usize;
+            &b.data[h..h + b.len as usize]
+        }, m => m.data())
     }
 
     /// The frame bytes, writable.
     #[inline]
     pub fn data_mut(&mut self) -> &mut [u8] {
-        let b = &mut *self.0;
-        let h = b.head as usize;
-        &mut b.data[h..h + b.len as usize]
+        repr!(&mut self.0, b => {
+            let h = b.head as usize;
+            &mut b.data[h..h + b.len as usize]
+        }, m => m.data_mut())
     }
 
     /// Frame length in bytes.
     #[inline]
     pub fn len(&self) -> usize {
-        self.0.len as usize
+        repr!(&self.0, b => b.len as usize, m => m.len())
     }
 
     /// True for a zero-length frame.
     #[inline]
     pub fn is_empty(&self) -> bool {
-        self.0.len == 0
+        self.len() == 0
     }
 
     /// Bytes free in front of the frame.
     #[inline]
     pub fn headroom(&self) -> usize {
-        self.0.head as usize
+        repr!(&self.0, b => b.head as usize, m => m.headroom())
     }
 
     /// Bytes free behind the frame.
     #[inline]
     pub fn tailroom(&self) -> usize {
-        BUF_LEN - self.0.head as usize - self.0.len as usize
+        repr!(&self.0, b => BUF_LEN - b.head as usize - b.len as usize, m => m.tailroom())
     }
 
     /// Replaces the frame with `bytes` (from the default headroom). Returns
-    /// false, leaving the packet unchanged, if `bytes` exceeds [`DATA_ROOM`].
+    /// false, leaving the packet unchanged, if `bytes` exceeds [`DATA_ROOM`]
+    /// (for an mbuf: its buffer's room after the default headroom, which is
+    /// [`DATA_ROOM`] for mbufs of a default-sized mempool).
     #[inline]
     pub fn set_data(&mut self, bytes: &[u8]) -> bool {
-        if bytes.len() > DATA_ROOM {
-            return false;
-        }
-        let b = &mut *self.0;
-        b.head = HEADROOM as u16;
-        b.len = bytes.len() as u16;
-        b.data[HEADROOM..HEADROOM + bytes.len()].copy_from_slice(bytes);
-        true
+        self.set_data_at(HEADROOM, bytes)
+    }
+
+    /// Replaces the frame with `bytes` placed `head` bytes into the buffer.
+    fn set_data_at(&mut self, head: usize, bytes: &[u8]) -> bool {
+        repr!(&mut self.0, b => {
+            let end = head + bytes.len();
+            if end > BUF_LEN {
+                return false;
+            }
+            b.head = head as u16;
+            b.len = bytes.len() as u16;
+            b.data[head..end].copy_from_slice(bytes);
+            true
+        }, m => m.set_data_at(head, bytes))
     }
 
     /// Grows the frame at the front by `n` bytes (like `rte_pktmbuf_prepend`)
     /// and returns the new front bytes; `None` if the headroom is too small.
     #[inline]
     pub fn prepend(&mut self, n: usize) -> Option<&mut [u8]> {
-        let b = &mut *self.0;
-        if n > b.head as usize {
-            return None;
-        }
-        b.head -= n as u16;
-        b.len += n as u16;
-        let h = b.head as usize;
-        Some(&mut b.data[h..h + n])
+        repr!(&mut self.0, b => {
+            if n > b.head as usize {
+                return None;
+            }
+            b.head -= n as u16;
+            b.len += n as u16;
+            let h = b.head as usize;
+            Some(&mut b.data[h..h + n])
+        }, m => m.prepend(n))
     }
 
     /// Removes `n` bytes from the front (like `rte_pktmbuf_adj`); false if the
     /// frame is shorter than `n`.
     #[inline]
     pub fn adj(&mut self, n: usize) -> bool {
-        let b = &mut *self.0;
-        if n > b.len as usize {
-            return false;
-        }
-        b.head += n as u16;
-        b.len -= n as u16;
-        true
+        repr!(&mut self.0, b => {
+            if n > b.len as usize {
+                return false;
+            }
+            b.head += n as u16;
+            b.len -= n as u16;
+            true
+        }, m => m.adj(n))
     }
 
     /// Grows the frame at the back by `n` bytes and returns them; `None` if the
@@ -174,146 +281,77 @@ impl Packet {
         if n > self.tailroom() {
             return None;
         }
-        let b = &mut *self.0;
-        let end = b.head as usize + b.len as usize;
-        b.len += n as u16;
-        Some(&mut b.data[end..end + n])
+        repr!(&mut self.0, b => {
+            let end = b.head as usize + b.len as usize;
+            b.len += n as u16;
+            Some(&mut b.data[end..end + n])
+        }, m => m.append(n))
     }
 
     /// Cuts the frame to `len` bytes (no-op if it is shorter).
     #[inline]
     pub fn truncate(&mut self, len: usize) {
-        if len < self.0.len as usize {
-            self.0.len = len as u16;
-        }
+        repr!(&mut self.0, b => {
+            if len < b.len as usize {
+                b.len = len as u16;
+            }
+        }, m => m.truncate(len))
     }
 
     /// Metadata.
     #[inline]
     pub fn meta(&self) -> &Meta {
-        &self.0.meta
+        &self.pa().meta
     }
 
     /// Metadata, writable.
     #[inline]
     pub fn meta_mut(&mut self) -> &mut Meta {
-        &mut self.0.meta
+        &mut self.pa_mut().meta
     }
 
     /// True if the packet is traced.
     #[inline]
     pub fn traced(&self) -> bool {
-        self.0.meta.flags & Meta::TRACE != 0
+        self.pa().meta.flags & Meta::TRACE != 0
     }
 
     /// Reads a register.
     #[inline]
     pub fn reg(&self, slot: RegSlot) -> u32 {
-        self.0.regs[slot.index() & (REG_COUNT - 1)]
+        self.pa().regs[slot.index() & (REG_COUNT - 1)]
     }
 
     /// Writes a register.
     #[inline]
     pub fn set_reg(&mut self, slot: RegSlot, value: u32) {
-        self.0.regs[slot.index() & (REG_COUNT - 1)] = value;
+        self.pa_mut().regs[slot.index() & (REG_COUNT - 1)] = value;
     }
 
     /// The whole register file (for traces).
     #[inline]
     pub fn regs(&self) -> &[u32; REG_COUNT] {
-        &self.0.regs
+        &self.pa().regs
     }
 
-    /// Copies frame, metadata and registers into `dst` (for replication).
+    /// Copies frame, metadata and registers into `dst` (for replication),
+    /// whatever either packet's representation. The frame keeps its headroom
+    /// when `dst`'s buffer has room for it there, else it starts at the
+    /// default headroom; if it fits in neither way (an mbuf smaller than the
+    /// frame), `dst` gets the metadata and registers and an empty frame.
     #[inline]
     pub fn copy_into(&self, dst: &mut Packet) {
-        let s = &*self.0;
-        let d = &mut *dst.0;
-        d.meta = s.meta;
-        d.regs = s.regs;
-        d.head = s.head;
-        d.len = s.len;
-        let (h, l) = (s.head as usize, s.len as usize);
-        d.data[h..h + l].copy_from_slice(&s.data[h..h + l]);
+        *dst.pa_mut() = *self.pa();
+        let bytes = self.data();
+        if !dst.set_data_at(self.headroom(), bytes) && !dst.set_data(bytes) {
+            dst.truncate(0);
+        }
     }
 }
 
 const _: () = assert!(REG_COUNT.is_power_of_two());
 const _: () = assert!(BUF_LEN <= u16::MAX as usize);
-
-/// A per-worker free list of packet buffers, filled once at start.
-///
-/// `alloc` and `free` move boxes in and out of a vector whose capacity is
-/// fixed at construction, so they never allocate. A pool that runs dry
-/// returns `None` (the caller counts a drop); a packet freed into a full pool
-/// (possible only when packets cross workers) is released to the allocator
-/// and counted in [`PacketPool::overflow`].
-#[derive(Debug)]
-pub struct PacketPool {
-    free: Vec<Packet>,
-    capacity: usize,
-    overflow: u64,
-    exhausted: u64,
-}
-
-impl PacketPool {
-    /// A pool holding `capacity` buffers (about 2.2 KiB each).
-    pub fn new(capacity: usize) -> PacketPool {
-        let mut free = Vec::with_capacity(capacity);
-        free.extend((0..capacity).map(|_| Packet::new_buf()));
-        PacketPool {
-            free,
-            capacity,
-            overflow: 0,
-            exhausted: 0,
-        }
-    }
-
-    /// Takes a buffer, reset; `None` when the pool is empty.
-    #[inline]
-    pub fn alloc(&mut self) -> Option<Packet> {
-        match self.free.pop() {
-            Some(mut p) => {
-                p.reset();
-                Some(p)
-            }
-            None => {
-                self.exhausted += 1;
-                None
-            }
-        }
-    }
-
-    /// Returns a buffer to the pool.
-    #[inline]
-    pub fn free(&mut self, pkt: Packet) {
-        if self.free.len() < self.capacity {
-            self.free.push(pkt);
-        } else {
-            self.overflow += 1;
-        }
-    }
-
-    /// Buffers currently free.
-    pub fn available(&self) -> usize {
-        self.free.len()
-    }
-
-    /// The pool's fixed size.
-    pub fn capacity(&self) -> usize {
-        self.capacity
-    }
-
-    /// How many `alloc` calls found the pool empty.
-    pub fn exhausted(&self) -> u64 {
-        self.exhausted
-    }
-
-    /// How many frees found the pool full (buffers released to the allocator).
-    pub fn overflow(&self) -> u64 {
-        self.overflow
-    }
-}
+const _: () = assert!(std::mem::size_of::<PrivArea>() == 40);
 
 #[cfg(test)]
 mod tests {
@@ -337,25 +375,7 @@ mod tests {
         assert!(!p.adj(2));
         assert!(p.prepend(HEADROOM + 10).is_none());
         assert!(!p.set_data(&[0; DATA_ROOM + 1]));
-    }
-
-    #[test]
-    fn pool_recycles_and_counts() {
-        let mut pool = PacketPool::new(1);
-        let mut p = pool.alloc().unwrap();
-        p.set_reg(RegSlot::new(3).unwrap(), 7);
-        p.meta_mut().flags = Meta::TRACE;
-        assert!(pool.alloc().is_none());
-        assert_eq!(pool.exhausted(), 1);
-        pool.free(p);
-        let p = pool.alloc().unwrap();
-        assert_eq!(p.reg(RegSlot::new(3).unwrap()), 0, "alloc resets registers");
-        assert!(!p.traced());
-        let extra = Packet::new_buf();
-        pool.free(p);
-        pool.free(extra);
-        assert_eq!(pool.overflow(), 1);
-        assert_eq!(pool.available(), 1);
+        assert!(!p.is_mbuf());
     }
 
     #[test]
@@ -369,6 +389,7 @@ mod tests {
         a.meta_mut().in_port = 3;
         a.copy_into(&mut b);
         assert_eq!(b.data(), &[2, 3]);
+        assert_eq!(b.headroom(), HEADROOM + 1);
         assert_eq!(b.reg(RegSlot::new(0).unwrap()), 42);
         assert_eq!(b.meta().in_port, 3);
     }

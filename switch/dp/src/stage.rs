@@ -85,7 +85,7 @@ impl<'a> StageIo<'a> {
                     None => self.fw_drop(pkt, FrameworkDrop::FrameFull),
                 }
             }
-            _ => {
+            Some(Target::Unwired) => {
                 if let Some(c) = self.vc.unwired.get(x) {
                     c.add(1);
                 }
@@ -95,6 +95,7 @@ impl<'a> StageIo<'a> {
                 }
                 self.pool.free(pkt);
             }
+            None => self.fw_drop(pkt, FrameworkDrop::BadExit),
         }
     }
 

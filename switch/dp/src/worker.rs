@@ -5,7 +5,18 @@
 //! takes no lock. It passes an RCU quiescent point once per iteration (so
 //! control can free old tables) and checks a stop flag (Relaxed) once per
 //! iteration. Busy and idle cycles are counted per iteration.
+//!
+//! A worker's packet pool and per-thread setup can be chosen with
+//! [`WorkerEnv`] ([`Workers::start_with`]): a DPDK worker draws mbufs from a
+//! mempool and registers its thread with EAL so the mempool's per-lcore
+//! cache serves it. [`RxqAssignment`] spreads (port, rx queue) pairs over
+//! workers round-robin.
 
+mod assign;
+
+pub use assign::RxqAssignment;
+
+use std::any::Any;
 use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
 use std::sync::Arc;
 use std::thread::JoinHandle;
@@ -48,6 +59,30 @@ impl std::fmt::Debug for WorkerSpec {
     }
 }
 
+/// Setup run first on a worker's thread (after pinning); what it returns is
+/// kept alive until the thread's loop has ended and its executor is gone.
+pub type ThreadInit = Box<dyn FnOnce() -> Box<dyn Any> + Send>;
+
+/// What a worker needs besides its ports.
+#[derive(Default)]
+pub struct WorkerEnv {
+    /// The worker's packet pool (`None`: a heap pool of
+    /// `ExecConfig::pool_size` buffers).
+    pub pool: Option<PacketPool>,
+    /// Run on the worker thread before the loop; e.g. registering with
+    /// DPDK's EAL, whose guard must be dropped on the same thread.
+    pub thread_init: Option<ThreadInit>,
+}
+
+impl std::fmt::Debug for WorkerEnv {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("WorkerEnv")
+            .field("pool", &self.pool)
+            .field("thread_init", &self.thread_init.is_some())
+            .finish()
+    }
+}
+
 /// What a worker hands back when it stops.
 pub struct WorkerReport {
     /// Whether pinning to the requested core worked.
@@ -82,7 +117,7 @@ pub struct Workers {
 }
 
 impl Workers {
-    /// Starts one thread per spec.
+    /// Starts one thread per spec, each with a heap packet pool.
     ///
     /// # Errors
     /// A thread could not be spawned (the ones already started are stopped).
@@ -91,14 +126,34 @@ impl Workers {
         specs: Vec<WorkerSpec>,
         cfg: &ExecConfig,
     ) -> std::io::Result<Workers> {
+        let specs = specs
+            .into_iter()
+            .map(|s| (s, WorkerEnv::default()))
+            .collect();
+        Workers::start_with(graph, specs, cfg)
+    }
+
+    /// Starts one thread per spec, each with its [`WorkerEnv`].
+    ///
+    /// # Errors
+    /// A thread could not be spawned (the ones already started are stopped).
+    pub fn start_with(
+        graph: &Arc<Graph>,
+        specs: Vec<(WorkerSpec, WorkerEnv)>,
+        cfg: &ExecConfig,
+    ) -> std::io::Result<Workers> {
         let stop = Arc::new(AtomicBool::new(false));
         let mut w = Workers {
             stop: stop.clone(),
             handles: Vec::new(),
             counters: Vec::new(),
         };
-        for (i, spec) in specs.into_iter().enumerate() {
-            let mut exec = Executor::new(graph.clone(), cfg);
+        for (i, (spec, env)) in specs.into_iter().enumerate() {
+            let mut exec = match env.pool {
+                Some(pool) => Executor::with_pool(graph.clone(), cfg, pool),
+                None => Executor::new(graph.clone(), cfg),
+            };
+            let init = env.thread_init;
             for &(port, q) in &spec.bindings {
                 exec.bind_port(port, q);
             }
@@ -107,7 +162,7 @@ impl Workers {
             let nports = cfg.ports;
             let h = std::thread::Builder::new()
                 .name(format!("df-worker-{i}"))
-                .spawn(move || run(exec, spec, nports, &stop));
+                .spawn(move || run(exec, spec, init, nports, &stop));
             match h {
                 Ok(h) => w.handles.push(h),
                 Err(e) => {
@@ -135,10 +190,17 @@ impl Workers {
     }
 }
 
-fn run(mut exec: Executor, spec: WorkerSpec, nports: usize, stop: &AtomicBool) -> WorkerReport {
+fn run(
+    mut exec: Executor,
+    spec: WorkerSpec,
+    init: Option<ThreadInit>,
+    nports: usize,
+    stop: &AtomicBool,
+) -> WorkerReport {
     let pinned = spec
         .core
         .is_some_and(|c| core_affinity::set_for_current(core_affinity::CoreId { id: c }));
+    let guard = init.map(|f| f());
     let mut ports: Vec<Option<Box<dyn Port>>> = (0..nports).map(|_| None).collect();
     for (id, p) in spec.ports {
         if let Some(slot) = ports.get_mut(id as usize) {
@@ -177,8 +239,9 @@ fn run(mut exec: Executor, spec: WorkerSpec, nports: usize, stop: &AtomicBool) -
     }
     reader.offline();
     drop(reader);
+    exec.pool_mut().flush_frees();
     let pool: &PacketPool = exec.pool();
-    WorkerReport {
+    let report = WorkerReport {
         pinned,
         pool_available: pool.available(),
         pool_capacity: pool.capacity(),
@@ -189,5 +252,10 @@ fn run(mut exec: Executor, spec: WorkerSpec, nports: usize, stop: &AtomicBool) -
             .enumerate()
             .filter_map(|(i, p)| p.map(|p| (i as u16, p)))
             .collect(),
-    }
+    };
+    // The executor (and its pool) goes before the thread setup's guard, so
+    // its last frees still use this thread's registration.
+    drop(exec);
+    drop(guard);
+    report
 }

@@ -5,88 +5,14 @@
 //! layouts are tested in the catalog and the pipeline tests.
 #![allow(clippy::unwrap_used)] // test code: a panic is the failure report
 
-use std::any::Any;
+mod common;
+
 use std::sync::Arc;
 
-use df_dp::contract::{AppContract, EntrySpec, ExitSpec};
+use common::{entry, exit, Fake};
+use df_dp::contract::AppContract;
 use df_dp::rcu::RcuDomain;
-use df_dp::{
-    compile, AppInstance, AppType, Batch, EntryId, ExitId, Graph, GraphErrors, Layout, Stage,
-    StageIo, VertexCtx,
-};
-
-struct Fake(&'static AppContract);
-
-struct FakeInstance(&'static AppContract);
-
-struct FakeStage(&'static AppContract);
-
-impl Stage for FakeStage {
-    fn process(&mut self, entry: EntryId, batch: &mut Batch, io: &mut StageIo<'_>) {
-        let e = &self.0.entries[entry.0 as usize];
-        for p in batch.drain() {
-            match e.exits.first().and_then(|x| self.0.exit(x)) {
-                Some(x) => io.send(x, p),
-                None => io.tx(0, p),
-            }
-        }
-    }
-}
-
-impl AppInstance for FakeInstance {
-    fn new_stage(&self) -> Box<dyn Stage> {
-        Box::new(FakeStage(self.0))
-    }
-    fn configure(&self, _c: Box<dyn Any + Send>) -> Result<(), String> {
-        Ok(())
-    }
-    fn configure_json(&self, _c: &serde_json::Value) -> Result<(), String> {
-        Ok(())
-    }
-    fn describe(&self) -> serde_json::Value {
-        serde_json::Value::Null
-    }
-}
-
-impl AppType for Fake {
-    fn contract(&self) -> &'static AppContract {
-        self.0
-    }
-    fn instantiate(
-        &self,
-        ctx: &VertexCtx<'_>,
-        _rcu: &RcuDomain,
-    ) -> Result<Box<dyn AppInstance>, String> {
-        if let Some(v) = ctx.params.get("fail") {
-            return Err(format!("param `fail` must not be set (got {v:?})"));
-        }
-        Ok(Box::new(FakeInstance(self.0)))
-    }
-}
-
-const fn entry(
-    name: &'static str,
-    reads: &'static [&'static str],
-    exits: &'static [&'static str],
-    from_ports: bool,
-) -> EntrySpec {
-    EntrySpec {
-        name,
-        reads,
-        exits,
-        from_ports,
-        doc: "",
-    }
-}
-
-const fn exit(name: &'static str, writes: &'static [&'static str], progress: bool) -> ExitSpec {
-    ExitSpec {
-        name,
-        writes,
-        progress,
-        doc: "",
-    }
-}
+use df_dp::{compile, AppType, Batch, ExitId, Graph, GraphErrors, Layout};
 
 static SRC: AppContract = AppContract {
     type_name: "src",
@@ -153,13 +79,13 @@ static SINKONLY: AppContract = AppContract {
 };
 
 static TYPES: [Fake; 7] = [
-    Fake(&SRC),
-    Fake(&BARE),
-    Fake(&MID),
-    Fake(&SINK),
-    Fake(&ROUTER),
-    Fake(&MANY),
-    Fake(&SINKONLY),
+    Fake::forward(&SRC),
+    Fake::forward(&BARE),
+    Fake::forward(&MID),
+    Fake::forward(&SINK),
+    Fake::forward(&ROUTER),
+    Fake::forward(&MANY),
+    Fake::forward(&SINKONLY),
 ];
 
 fn catalog() -> Vec<&'static dyn AppType> {
@@ -252,7 +178,7 @@ fn register_read_at_a_port_entry() {
         drops: &[],
         tables: &[],
     };
-    static T: Fake = Fake(&READS_AT_PORT);
+    static T: Fake = Fake::forward(&READS_AT_PORT);
     let layout = Layout::parse("vertices:\n  a: {type: rp}\n").unwrap();
     let e = compile(&layout, &[&T], &RcuDomain::new()).unwrap_err();
     assert_eq!(

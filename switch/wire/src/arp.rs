@@ -102,12 +102,20 @@ impl<T: AsRef<[u8]>> Packet<T> {
 
     /// Hardware address length, in bytes.
     pub fn hardware_len(&self) -> usize {
-        self.buffer.as_ref().get(field::HLEN).copied().map_or(0, usize::from)
+        self.buffer
+            .as_ref()
+            .get(field::HLEN)
+            .copied()
+            .map_or(0, usize::from)
     }
 
     /// Protocol address length, in bytes.
     pub fn protocol_len(&self) -> usize {
-        self.buffer.as_ref().get(field::PLEN).copied().map_or(0, usize::from)
+        self.buffer
+            .as_ref()
+            .get(field::PLEN)
+            .copied()
+            .map_or(0, usize::from)
     }
 
     /// Operation.
@@ -119,7 +127,7 @@ impl<T: AsRef<[u8]>> Packet<T> {
     fn address(&self, index: usize) -> &[u8] {
         let (h, p) = (self.hardware_len(), self.protocol_len());
         let start = field::ADDRESSES + (index / 2) * (h + p) + (index % 2) * h;
-        let len = if index % 2 == 0 { h } else { p };
+        let len = if index.is_multiple_of(2) { h } else { p };
         clamped(self.buffer.as_ref(), start, start + len)
     }
 
@@ -308,7 +316,10 @@ mod tests {
         assert_eq!(packet.operation(), ArpOperation::Request);
         assert_eq!(packet.source_protocol_addr(), &[10, 0, 0, 1]);
         let repr = Repr::parse(&packet).unwrap();
-        assert_eq!(repr.source_hardware_addr, EthernetAddress([2, 0, 0, 0, 0, 1]));
+        assert_eq!(
+            repr.source_hardware_addr,
+            EthernetAddress([2, 0, 0, 0, 0, 1])
+        );
         assert_eq!(repr.target_hardware_addr, EthernetAddress([0; 6]));
         assert_eq!(repr.target_protocol_addr, Ipv4Addr::new(10, 0, 0, 2));
     }
@@ -333,16 +344,28 @@ mod tests {
     #[test]
     fn malformed() {
         assert_eq!(Packet::new_checked(&ARP[..7]).err(), Some(Error::Truncated));
-        assert_eq!(Packet::new_checked(&ARP[..27]).err(), Some(Error::Truncated));
+        assert_eq!(
+            Packet::new_checked(&ARP[..27]).err(),
+            Some(Error::Truncated)
+        );
         let mut other = [0u8; 28];
         other.copy_from_slice(ARP);
         other[1] = 6; // IEEE 802 hardware
-        assert_eq!(Repr::parse(&Packet::new_checked(&other[..]).unwrap()), Err(Error::Unsupported));
+        assert_eq!(
+            Repr::parse(&Packet::new_checked(&other[..]).unwrap()),
+            Err(Error::Unsupported)
+        );
         // Huge address lengths announce more than the buffer holds.
         other[1] = 1;
         other[4] = 0xff;
-        assert_eq!(Packet::new_checked(&other[..]).err(), Some(Error::Truncated));
-        assert_eq!(Repr::parse(&Packet::new_unchecked(&other[..3])), Err(Error::Truncated));
+        assert_eq!(
+            Packet::new_checked(&other[..]).err(),
+            Some(Error::Truncated)
+        );
+        assert_eq!(
+            Repr::parse(&Packet::new_unchecked(&other[..3])),
+            Err(Error::Truncated)
+        );
     }
 
     proptest! {

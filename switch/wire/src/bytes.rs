@@ -55,6 +55,18 @@ pub(crate) fn get_ipv6(data: &[u8], at: usize) -> std::net::Ipv6Addr {
     std::net::Ipv6Addr::from(octets)
 }
 
+/// The `N` bytes at `at`, or zeros if the buffer is too short: for fields
+/// whose presence depends on the message type (ND bodies), read through a
+/// view that only checked the common header.
+#[inline]
+pub(crate) fn array_or_zero<const N: usize>(data: &[u8], at: usize) -> [u8; N] {
+    let mut out = [0u8; N];
+    if let Some(bytes) = at.checked_add(N).and_then(|end| data.get(at..end)) {
+        out.copy_from_slice(bytes);
+    }
+    out
+}
+
 /// `data[start..end]`, shrunk to what exists: never panics, returns an empty
 /// slice when `start` is past the end or `end < start`.
 #[inline]
@@ -80,6 +92,14 @@ mod tests {
         assert_eq!(clamped(&d, 1, 10), &[2, 3]);
         assert_eq!(clamped(&d, 5, 10), &[] as &[u8]);
         assert_eq!(clamped(&d, 2, 1), &[] as &[u8]);
+    }
+
+    #[test]
+    fn array_or_zero_never_panics() {
+        let d = [1u8, 2, 3];
+        assert_eq!(array_or_zero::<2>(&d, 1), [2, 3]);
+        assert_eq!(array_or_zero::<2>(&d, 2), [0, 0]);
+        assert_eq!(array_or_zero::<2>(&d, usize::MAX), [0, 0]);
     }
 
     #[test]

@@ -218,7 +218,10 @@ mod tests {
         bytes[4..8].copy_from_slice(&dst.octets());
         bytes[9] = 6;
         bytes[10..12].copy_from_slice(&40u16.to_be_bytes());
-        assert_eq!(pseudo_header_v4(&src, &dst, IpProtocol::Tcp, 40), sum(&bytes));
+        assert_eq!(
+            pseudo_header_v4(&src, &dst, IpProtocol::Tcp, 40),
+            sum(&bytes)
+        );
 
         let s6: Ipv6Addr = "2001:db8::1".parse().unwrap();
         let d6: Ipv6Addr = "fe80::2".parse().unwrap();

@@ -312,23 +312,36 @@ mod tests {
     fn deconstruct_discover() {
         let packet = Packet::new_checked(DISCOVER).unwrap();
         assert_eq!(packet.op(), DhcpOpCode::BootRequest);
-        assert_eq!((packet.hardware_type(), packet.hardware_len(), packet.hops()), (1, 6, 0));
+        assert_eq!(
+            (packet.hardware_type(), packet.hardware_len(), packet.hops()),
+            (1, 6, 0)
+        );
         assert_eq!(packet.transaction_id(), 0x3903_f326);
         assert!(packet.broadcast_flag());
         assert_eq!(packet.client_ip(), Ipv4Addr::UNSPECIFIED);
-        assert_eq!(packet.client_hardware_addr(), EthernetAddress([2, 0, 0, 0, 0, 1]));
+        assert_eq!(
+            packet.client_hardware_addr(),
+            EthernetAddress([2, 0, 0, 0, 0, 1])
+        );
         assert_eq!(packet.magic_number(), MAGIC_COOKIE);
         assert!(packet.sname().iter().all(|&b| b == 0) && packet.file().len() == 128);
         let codes: Vec<_> = packet.options_iter().map(|o| o.unwrap().code).collect();
         assert_eq!(
             codes,
-            vec![DhcpOptionCode::MessageType, DhcpOptionCode::ClientIdentifier, DhcpOptionCode::ParameterRequestList]
+            vec![
+                DhcpOptionCode::MessageType,
+                DhcpOptionCode::ClientIdentifier,
+                DhcpOptionCode::ParameterRequestList
+            ]
         );
     }
 
     #[test]
     fn truncated() {
-        assert_eq!(Packet::new_checked(&DISCOVER[..239]).err(), Some(Error::Truncated));
+        assert_eq!(
+            Packet::new_checked(&DISCOVER[..239]).err(),
+            Some(Error::Truncated)
+        );
         assert_eq!(DhcpMessageType::Unknown(42).to_string(), "type-42");
         assert_eq!(DhcpMessageType::Ack.to_string(), "Ack");
     }

@@ -195,7 +195,12 @@ impl Iterator for StaticRoutes<'_> {
             .map(|bytes| {
                 let mut dest = [0u8; 4];
                 dest[..octets].copy_from_slice(&bytes[..octets]);
-                let gateway = [bytes[octets], bytes[octets + 1], bytes[octets + 2], bytes[octets + 3]];
+                let gateway = [
+                    bytes[octets],
+                    bytes[octets + 1],
+                    bytes[octets + 2],
+                    bytes[octets + 3],
+                ];
                 StaticRoute {
                     destination: Ipv4Addr::from(mask(u32::from_be_bytes(dest), prefix_len)),
                     prefix_len,
@@ -220,7 +225,10 @@ impl Iterator for StaticRoutes<'_> {
 ///
 /// # Panics
 /// If `out` is shorter than the sum of [`StaticRoute::encoded_len`].
-pub fn encode_static_routes(routes: impl IntoIterator<Item = StaticRoute>, out: &mut [u8]) -> usize {
+pub fn encode_static_routes(
+    routes: impl IntoIterator<Item = StaticRoute>,
+    out: &mut [u8],
+) -> usize {
     let mut at = 0;
     for route in routes {
         let prefix_len = route.prefix_len.min(32);
@@ -245,26 +253,56 @@ mod tests {
         // RFC 3442 §2: 0.0.0.0/0 → 0; 10.0.0.0/8 → 8.10; 10.17.0.0/16 →
         // 16.10.17; 10.229.0.128/25 → 25.10.229.0.128.
         let routes = [
-            StaticRoute { destination: Ipv4Addr::UNSPECIFIED, prefix_len: 0, gateway: Ipv4Addr::new(10, 0, 0, 1) },
-            StaticRoute { destination: Ipv4Addr::new(10, 0, 0, 0), prefix_len: 8, gateway: Ipv4Addr::new(10, 0, 0, 2) },
-            StaticRoute { destination: Ipv4Addr::new(10, 17, 0, 0), prefix_len: 16, gateway: Ipv4Addr::new(10, 0, 0, 3) },
-            StaticRoute { destination: Ipv4Addr::new(10, 229, 0, 128), prefix_len: 25, gateway: Ipv4Addr::new(10, 0, 0, 4) },
+            StaticRoute {
+                destination: Ipv4Addr::UNSPECIFIED,
+                prefix_len: 0,
+                gateway: Ipv4Addr::new(10, 0, 0, 1),
+            },
+            StaticRoute {
+                destination: Ipv4Addr::new(10, 0, 0, 0),
+                prefix_len: 8,
+                gateway: Ipv4Addr::new(10, 0, 0, 2),
+            },
+            StaticRoute {
+                destination: Ipv4Addr::new(10, 17, 0, 0),
+                prefix_len: 16,
+                gateway: Ipv4Addr::new(10, 0, 0, 3),
+            },
+            StaticRoute {
+                destination: Ipv4Addr::new(10, 229, 0, 128),
+                prefix_len: 25,
+                gateway: Ipv4Addr::new(10, 0, 0, 4),
+            },
         ];
         let mut buf = [0u8; 64];
         let len = encode_static_routes(routes, &mut buf);
         assert_eq!(
             &buf[..len],
-            &[0, 10, 0, 0, 1, 8, 10, 10, 0, 0, 2, 16, 10, 17, 10, 0, 0, 3, 25, 10, 229, 0, 128, 10, 0, 0, 4]
+            &[
+                0, 10, 0, 0, 1, 8, 10, 10, 0, 0, 2, 16, 10, 17, 10, 0, 0, 3, 25, 10, 229, 0, 128,
+                10, 0, 0, 4
+            ]
         );
-        let decoded: Vec<_> = StaticRoutes::new(&buf[..len]).collect::<Result<_>>().unwrap();
+        let decoded: Vec<_> = StaticRoutes::new(&buf[..len])
+            .collect::<Result<_>>()
+            .unwrap();
         assert_eq!(decoded, routes);
-        assert_eq!(routes.iter().map(StaticRoute::encoded_len).sum::<usize>(), len);
+        assert_eq!(
+            routes.iter().map(StaticRoute::encoded_len).sum::<usize>(),
+            len
+        );
     }
 
     #[test]
     fn malformed_routes() {
-        assert_eq!(StaticRoutes::new(&[33, 1, 2, 3, 4, 5, 6, 7, 8]).collect::<Vec<_>>(), vec![Err(Error::Malformed)]);
-        assert_eq!(StaticRoutes::new(&[24, 10, 0, 0, 1, 2]).collect::<Vec<_>>(), vec![Err(Error::Malformed)]);
+        assert_eq!(
+            StaticRoutes::new(&[33, 1, 2, 3, 4, 5, 6, 7, 8]).collect::<Vec<_>>(),
+            vec![Err(Error::Malformed)]
+        );
+        assert_eq!(
+            StaticRoutes::new(&[24, 10, 0, 0, 1, 2]).collect::<Vec<_>>(),
+            vec![Err(Error::Malformed)]
+        );
     }
 
     #[test]
@@ -274,16 +312,31 @@ mod tests {
         assert_eq!(
             options,
             vec![
-                DhcpOption { code: DhcpOptionCode::MessageType, data: &[1] },
-                DhcpOption { code: DhcpOptionCode::ClientIdentifier, data: &[1, 2] },
+                DhcpOption {
+                    code: DhcpOptionCode::MessageType,
+                    data: &[1]
+                },
+                DhcpOption {
+                    code: DhcpOptionCode::ClientIdentifier,
+                    data: &[1, 2]
+                },
             ]
         );
-        assert_eq!(DhcpOptions::new(&[53, 5, 1]).collect::<Vec<_>>(), vec![Err(Error::Malformed)]);
-        assert_eq!(DhcpOptions::new(&[53]).collect::<Vec<_>>(), vec![Err(Error::Malformed)]);
+        assert_eq!(
+            DhcpOptions::new(&[53, 5, 1]).collect::<Vec<_>>(),
+            vec![Err(Error::Malformed)]
+        );
+        assert_eq!(
+            DhcpOptions::new(&[53]).collect::<Vec<_>>(),
+            vec![Err(Error::Malformed)]
+        );
         // Data longer than 255 is truncated on emit.
         let long = [7u8; 300];
         let mut buf = [0u8; 300];
-        let option = DhcpOption { code: DhcpOptionCode::HostName, data: &long };
+        let option = DhcpOption {
+            code: DhcpOptionCode::HostName,
+            data: &long,
+        };
         assert_eq!(option.buffer_len(), 257);
         assert_eq!(option.emit(&mut buf), 257);
         assert_eq!(buf[1], 255);

@@ -88,7 +88,8 @@ fn be_u32(data: &[u8]) -> Result<u32> {
 }
 
 fn ipv4_list(data: &[u8]) -> impl Iterator<Item = Ipv4Addr> + '_ {
-    data.chunks_exact(4).map(|c| Ipv4Addr::new(c[0], c[1], c[2], c[3]))
+    data.chunks_exact(4)
+        .map(|c| Ipv4Addr::new(c[0], c[1], c[2], c[3]))
 }
 
 impl<'a> DhcpRepr<'a> {
@@ -243,7 +244,10 @@ impl<'a> DhcpRepr<'a> {
             for (slot, server) in scratch.chunks_exact_mut(4).zip(self.dns_servers.iter()) {
                 slot.copy_from_slice(&server.octets());
             }
-            put(DhcpOptionCode::DomainNameServer, &scratch[..4 * self.dns_servers.len()]);
+            put(
+                DhcpOptionCode::DomainNameServer,
+                &scratch[..4 * self.dns_servers.len()],
+            );
         }
         if let Some(name) = self.domain_name {
             put(DhcpOptionCode::DomainName, name);

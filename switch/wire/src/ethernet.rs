@@ -222,7 +222,11 @@ impl<T: AsRef<[u8]> + AsMut<[u8]>> Frame<T> {
 
     /// Sets the EtherType.
     pub fn set_ethertype(&mut self, ethertype: EtherType) {
-        set_u16(self.buffer.as_mut(), field::ETHERTYPE.start, ethertype.into());
+        set_u16(
+            self.buffer.as_mut(),
+            field::ETHERTYPE.start,
+            ethertype.into(),
+        );
     }
 
     /// Mutable payload.
@@ -304,7 +308,10 @@ mod tests {
 
     #[test]
     fn truncated() {
-        assert_eq!(Frame::new_checked(&ARP_REQUEST[..13]).err(), Some(Error::Truncated));
+        assert_eq!(
+            Frame::new_checked(&ARP_REQUEST[..13]).err(),
+            Some(Error::Truncated)
+        );
         assert_eq!(
             Repr::parse(&Frame::new_unchecked(&[0u8; 3][..])),
             Err(Error::Truncated)
@@ -320,11 +327,24 @@ mod tests {
         assert!(EthernetAddress::BROADCAST.is_broadcast());
         assert!(EthernetAddress::BROADCAST.is_multicast());
         assert!(EthernetAddress([0x33, 0x33, 0, 0, 0, 1]).is_multicast());
-        for bad in ["", "02:00:5e:10:00", "02:00:5e:10:00:01:02", "0g:00:00:00:00:00", "002:0:0:0:0:0"] {
-            assert_eq!(bad.parse::<EthernetAddress>(), Err(Error::Malformed), "{bad}");
+        for bad in [
+            "",
+            "02:00:5e:10:00",
+            "02:00:5e:10:00:01:02",
+            "0g:00:00:00:00:00",
+            "002:0:0:0:0:0",
+        ] {
+            assert_eq!(
+                bad.parse::<EthernetAddress>(),
+                Err(Error::Malformed),
+                "{bad}"
+            );
         }
         assert_eq!(EthernetAddress::from_bytes(&[1, 2]), Err(Error::Truncated));
-        assert_eq!(EthernetAddress::from_bytes(&[1; 7]), Ok(EthernetAddress([1; 6])));
+        assert_eq!(
+            EthernetAddress::from_bytes(&[1; 7]),
+            Ok(EthernetAddress([1; 6]))
+        );
         assert_eq!(EtherType::Unknown(0x1234).to_string(), "ethertype-0x1234");
     }
 

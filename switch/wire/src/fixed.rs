@@ -129,6 +129,9 @@ mod tests {
         assert_ne!(a, b);
         b = FixedVec::from_slice(&[1, 2]).unwrap();
         assert_eq!(a, b);
-        assert_eq!(FixedVec::<u8, 1>::from_slice(&[1, 2]), Err(Error::Unsupported));
+        assert_eq!(
+            FixedVec::<u8, 1>::from_slice(&[1, 2]),
+            Err(Error::Unsupported)
+        );
     }
 }

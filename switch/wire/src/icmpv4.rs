@@ -301,7 +301,10 @@ impl<'a> Repr<'a> {
     /// # Errors
     /// [`Error::Truncated`] if shorter than 8 bytes; [`Error::Checksum`] if
     /// `policy` says verify and the checksum is wrong.
-    pub fn parse<T: AsRef<[u8]> + ?Sized>(packet: &Packet<&'a T>, policy: ChecksumPolicy) -> Result<Repr<'a>> {
+    pub fn parse<T: AsRef<[u8]> + ?Sized>(
+        packet: &Packet<&'a T>,
+        policy: ChecksumPolicy,
+    ) -> Result<Repr<'a>> {
         packet.check_len()?;
         if policy == ChecksumPolicy::Verify && !packet.verify_checksum() {
             return Err(Error::Checksum);
@@ -310,15 +313,28 @@ impl<'a> Repr<'a> {
         let data = clamped(buffer, field::DATA, buffer.len());
         let (ident, seq_no) = (packet.echo_ident(), packet.echo_seq_no());
         Ok(match (packet.msg_type(), packet.msg_code()) {
-            (Icmpv4Message::EchoRequest, 0) => Repr::EchoRequest { ident, seq_no, data },
-            (Icmpv4Message::EchoReply, 0) => Repr::EchoReply { ident, seq_no, data },
+            (Icmpv4Message::EchoRequest, 0) => Repr::EchoRequest {
+                ident,
+                seq_no,
+                data,
+            },
+            (Icmpv4Message::EchoReply, 0) => Repr::EchoReply {
+                ident,
+                seq_no,
+                data,
+            },
             (Icmpv4Message::DstUnreachable, code) => Repr::DstUnreachable {
                 reason: Icmpv4DstUnreachable::from(code),
                 next_hop_mtu: packet.next_hop_mtu(),
                 data,
             },
             (Icmpv4Message::TimeExceeded, code) => Repr::TimeExceeded { code, data },
-            (msg_type, code) => Repr::Other { msg_type, code, rest: packet.rest_of_header(), data },
+            (msg_type, code) => Repr::Other {
+                msg_type,
+                code,
+                rest: packet.rest_of_header(),
+                data,
+            },
         })
     }
 
@@ -350,14 +366,31 @@ impl<'a> Repr<'a> {
     /// If the buffer is shorter than [`buffer_len`](Self::buffer_len).
     pub fn emit<T: AsRef<[u8]> + AsMut<[u8]>>(&self, packet: &mut Packet<T>) {
         let (msg_type, code, rest) = match *self {
-            Repr::EchoRequest { ident, seq_no, .. } => (Icmpv4Message::EchoRequest, 0, echo_rest(ident, seq_no)),
-            Repr::EchoReply { ident, seq_no, .. } => (Icmpv4Message::EchoReply, 0, echo_rest(ident, seq_no)),
-            Repr::DstUnreachable { reason, next_hop_mtu, .. } => {
+            Repr::EchoRequest { ident, seq_no, .. } => {
+                (Icmpv4Message::EchoRequest, 0, echo_rest(ident, seq_no))
+            }
+            Repr::EchoReply { ident, seq_no, .. } => {
+                (Icmpv4Message::EchoReply, 0, echo_rest(ident, seq_no))
+            }
+            Repr::DstUnreachable {
+                reason,
+                next_hop_mtu,
+                ..
+            } => {
                 let mtu = next_hop_mtu.to_be_bytes();
-                (Icmpv4Message::DstUnreachable, reason.into(), [0, 0, mtu[0], mtu[1]])
+                (
+                    Icmpv4Message::DstUnreachable,
+                    reason.into(),
+                    [0, 0, mtu[0], mtu[1]],
+                )
             }
             Repr::TimeExceeded { code, .. } => (Icmpv4Message::TimeExceeded, code, [0; 4]),
-            Repr::Other { msg_type, code, rest, .. } => (msg_type, code, rest),
+            Repr::Other {
+                msg_type,
+                code,
+                rest,
+                ..
+            } => (msg_type, code, rest),
         };
         let data = self.data();
         let len = self.buffer_len();
@@ -390,13 +423,24 @@ mod tests {
         assert_eq!((packet.echo_ident(), packet.echo_seq_no()), (0x4242, 7));
         assert!(packet.verify_checksum());
         let repr = Repr::parse(&packet, ChecksumPolicy::Verify).unwrap();
-        assert_eq!(repr, Repr::EchoRequest { ident: 0x4242, seq_no: 7, data: b"pingdata" });
+        assert_eq!(
+            repr,
+            Repr::EchoRequest {
+                ident: 0x4242,
+                seq_no: 7,
+                data: b"pingdata"
+            }
+        );
         assert_eq!(packet.embedded_ipv4(), Err(Error::Unsupported));
     }
 
     #[test]
     fn construct_echo() {
-        let repr = Repr::EchoRequest { ident: 0x4242, seq_no: 7, data: b"pingdata" };
+        let repr = Repr::EchoRequest {
+            ident: 0x4242,
+            seq_no: 7,
+            data: b"pingdata",
+        };
         let mut buf = [0u8; 16];
         repr.emit(&mut Packet::new_unchecked(&mut buf[..]));
         assert_eq!(&buf[..], ECHO);
@@ -423,30 +467,56 @@ mod tests {
 
     #[test]
     fn malformed() {
-        assert_eq!(Packet::new_checked(&ECHO[..7]).err(), Some(Error::Truncated));
+        assert_eq!(
+            Packet::new_checked(&ECHO[..7]).err(),
+            Some(Error::Truncated)
+        );
         let mut bad = ECHO.to_vec();
         bad[9] ^= 1;
         let packet = Packet::new_checked(&bad[..]).unwrap();
-        assert_eq!(Repr::parse(&packet, ChecksumPolicy::Verify), Err(Error::Checksum));
+        assert_eq!(
+            Repr::parse(&packet, ChecksumPolicy::Verify),
+            Err(Error::Checksum)
+        );
         assert!(Repr::parse(&packet, ChecksumPolicy::Ignore).is_ok());
         assert_eq!(split_embedded_ipv4(&[]), Err(Error::Truncated));
         assert_eq!(split_embedded_ipv4(&[0x44, 0, 0, 0]), Err(Error::Malformed));
         assert_eq!(split_embedded_ipv4(&[0x45, 0, 0, 0]), Err(Error::Truncated));
         let short: &[u8] = &ECHO[..3];
-        assert_eq!(Repr::parse(&Packet::new_unchecked(short), ChecksumPolicy::Ignore), Err(Error::Truncated));
+        assert_eq!(
+            Repr::parse(&Packet::new_unchecked(short), ChecksumPolicy::Ignore),
+            Err(Error::Truncated)
+        );
     }
 
     /// Builds one of the five repr shapes from owned random fields.
     fn build(kind: u8, a: u16, b: u16, code: u8, rest: [u8; 4], data: &[u8]) -> Repr<'_> {
         match kind {
-            0 => Repr::EchoRequest { ident: a, seq_no: b, data },
-            1 => Repr::EchoReply { ident: a, seq_no: b, data },
-            2 => Repr::DstUnreachable { reason: Icmpv4DstUnreachable::from(code), next_hop_mtu: a, data },
+            0 => Repr::EchoRequest {
+                ident: a,
+                seq_no: b,
+                data,
+            },
+            1 => Repr::EchoReply {
+                ident: a,
+                seq_no: b,
+                data,
+            },
+            2 => Repr::DstUnreachable {
+                reason: Icmpv4DstUnreachable::from(code),
+                next_hop_mtu: a,
+                data,
+            },
             3 => Repr::TimeExceeded { code, data },
             // Types without their own variant (anything but 0, 3, 8, 11).
             _ => {
                 let msg_type = Icmpv4Message::from([5, 9, 12, 13, 200][usize::from(code % 5)]);
-                Repr::Other { msg_type, code, rest, data }
+                Repr::Other {
+                    msg_type,
+                    code,
+                    rest,
+                    data,
+                }
             }
         }
     }

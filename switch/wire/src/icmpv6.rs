@@ -230,6 +230,10 @@ impl<T: AsRef<[u8]> + AsMut<[u8]>> Packet<T> {
 }
 
 /// An owned ICMPv6 message; data is borrowed.
+///
+/// The `Ndisc` variant is a few hundred bytes (its option set is stored
+/// inline); boxing it would allocate, which reprs must not do.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Repr<'a> {
     /// Echo request (code 0).
@@ -318,10 +322,21 @@ impl<'a> Repr<'a> {
         let data = clamped(buffer, field::DATA, buffer.len());
         let (ident, seq_no) = (packet.echo_ident(), packet.echo_seq_no());
         Ok(match (packet.msg_type(), packet.msg_code()) {
-            (Icmpv6Message::EchoRequest, 0) => Repr::EchoRequest { ident, seq_no, data },
-            (Icmpv6Message::EchoReply, 0) => Repr::EchoReply { ident, seq_no, data },
+            (Icmpv6Message::EchoRequest, 0) => Repr::EchoRequest {
+                ident,
+                seq_no,
+                data,
+            },
+            (Icmpv6Message::EchoReply, 0) => Repr::EchoReply {
+                ident,
+                seq_no,
+                data,
+            },
             (Icmpv6Message::DstUnreachable, code) => Repr::DstUnreachable { code, data },
-            (Icmpv6Message::PktTooBig, 0) => Repr::PktTooBig { mtu: packet.mtu_or_pointer(), data },
+            (Icmpv6Message::PktTooBig, 0) => Repr::PktTooBig {
+                mtu: packet.mtu_or_pointer(),
+                data,
+            },
             (Icmpv6Message::TimeExceeded, code) => Repr::TimeExceeded { code, data },
             (Icmpv6Message::ParamProblem, code) => Repr::ParamProblem {
                 code,
@@ -335,7 +350,12 @@ impl<'a> Repr<'a> {
                 | Icmpv6Message::NeighborAdvert,
                 _,
             ) => Repr::Ndisc(NdiscRepr::parse(packet)?),
-            (msg_type, code) => Repr::Other { msg_type, code, rest: packet.rest_of_header(), data },
+            (msg_type, code) => Repr::Other {
+                msg_type,
+                code,
+                rest: packet.rest_of_header(),
+                data,
+            },
         })
     }
 
@@ -363,17 +383,51 @@ impl<'a> Repr<'a> {
     ///
     /// # Panics
     /// If the buffer is shorter than [`buffer_len`](Self::buffer_len).
-    pub fn emit<T: AsRef<[u8]> + AsMut<[u8]>>(&self, packet: &mut Packet<T>, src: &Ipv6Addr, dst: &Ipv6Addr) {
+    pub fn emit<T: AsRef<[u8]> + AsMut<[u8]>>(
+        &self,
+        packet: &mut Packet<T>,
+        src: &Ipv6Addr,
+        dst: &Ipv6Addr,
+    ) {
         let len = self.buffer_len();
         let mut packet = Packet::new_unchecked(&mut packet.buffer.as_mut()[..len]);
         let (msg_type, code, rest, data) = match *self {
-            Repr::EchoRequest { ident, seq_no, data } => (Icmpv6Message::EchoRequest, 0, echo_rest(ident, seq_no), data),
-            Repr::EchoReply { ident, seq_no, data } => (Icmpv6Message::EchoReply, 0, echo_rest(ident, seq_no), data),
-            Repr::DstUnreachable { code, data } => (Icmpv6Message::DstUnreachable, code, [0; 4], data),
+            Repr::EchoRequest {
+                ident,
+                seq_no,
+                data,
+            } => (
+                Icmpv6Message::EchoRequest,
+                0,
+                echo_rest(ident, seq_no),
+                data,
+            ),
+            Repr::EchoReply {
+                ident,
+                seq_no,
+                data,
+            } => (Icmpv6Message::EchoReply, 0, echo_rest(ident, seq_no), data),
+            Repr::DstUnreachable { code, data } => {
+                (Icmpv6Message::DstUnreachable, code, [0; 4], data)
+            }
             Repr::PktTooBig { mtu, data } => (Icmpv6Message::PktTooBig, 0, mtu.to_be_bytes(), data),
             Repr::TimeExceeded { code, data } => (Icmpv6Message::TimeExceeded, code, [0; 4], data),
-            Repr::ParamProblem { code, pointer, data } => (Icmpv6Message::ParamProblem, code, pointer.to_be_bytes(), data),
-            Repr::Other { msg_type, code, rest, data } => (msg_type, code, rest, data),
+            Repr::ParamProblem {
+                code,
+                pointer,
+                data,
+            } => (
+                Icmpv6Message::ParamProblem,
+                code,
+                pointer.to_be_bytes(),
+                data,
+            ),
+            Repr::Other {
+                msg_type,
+                code,
+                rest,
+                data,
+            } => (msg_type, code, rest, data),
             Repr::Ndisc(ndisc) => {
                 ndisc.emit(&mut packet);
                 packet.fill_checksum(src, dst);

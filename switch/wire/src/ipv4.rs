@@ -181,7 +181,11 @@ impl<T: AsRef<[u8]>> Packet<T> {
 
     /// Raw option bytes (between byte 20 and the IHL).
     pub fn options(&self) -> &[u8] {
-        clamped(self.buffer.as_ref(), field::OPTIONS, usize::from(self.header_len()))
+        clamped(
+            self.buffer.as_ref(),
+            field::OPTIONS,
+            usize::from(self.header_len()),
+        )
     }
 
     /// Iterator over the options.
@@ -192,7 +196,11 @@ impl<T: AsRef<[u8]>> Packet<T> {
     /// The L4 bytes: from the IHL to `total_len` (padding excluded).
     pub fn payload(&self) -> &[u8] {
         let data = self.buffer.as_ref();
-        clamped(data, usize::from(self.header_len()), usize::from(self.total_len()))
+        clamped(
+            data,
+            usize::from(self.header_len()),
+            usize::from(self.total_len()),
+        )
     }
 }
 
@@ -270,7 +278,10 @@ impl<T: AsRef<[u8]> + AsMut<[u8]>> Packet<T> {
 
     /// Mutable payload (IHL to `total_len`).
     pub fn payload_mut(&mut self) -> &mut [u8] {
-        let (start, end) = (usize::from(self.header_len()), usize::from(self.total_len()));
+        let (start, end) = (
+            usize::from(self.header_len()),
+            usize::from(self.total_len()),
+        );
         clamped_mut(self.buffer.as_mut(), start, end)
     }
 }
@@ -402,8 +413,14 @@ impl OptionBytes {
     /// [`Error::Unsupported`] if longer than 40 bytes.
     pub fn new(options: &[u8]) -> Result<OptionBytes> {
         let mut bytes = [0u8; MAX_OPTIONS_LEN];
-        bytes.get_mut(..options.len()).ok_or(Error::Unsupported)?.copy_from_slice(options);
-        Ok(OptionBytes { bytes, len: options.len() as u8 })
+        bytes
+            .get_mut(..options.len())
+            .ok_or(Error::Unsupported)?
+            .copy_from_slice(options);
+        Ok(OptionBytes {
+            bytes,
+            len: options.len() as u8,
+        })
     }
 
     /// The bytes.

@@ -241,7 +241,10 @@ mod tests {
         assert_eq!(packet.next_header(), IpProtocol::Icmpv6);
         assert_eq!(packet.hop_limit(), 255);
         assert_eq!(packet.src_addr(), "fe80::1".parse::<Ipv6Addr>().unwrap());
-        assert_eq!(packet.dst_addr(), "ff02::1:ff00:2".parse::<Ipv6Addr>().unwrap());
+        assert_eq!(
+            packet.dst_addr(),
+            "ff02::1:ff00:2".parse::<Ipv6Addr>().unwrap()
+        );
         assert_eq!(packet.payload().len(), 32);
     }
 
@@ -255,13 +258,22 @@ mod tests {
 
     #[test]
     fn malformed() {
-        assert_eq!(Packet::new_checked(&NS_IP[..39]).err(), Some(Error::Truncated));
-        assert_eq!(Packet::new_checked(&NS_IP[..71]).err(), Some(Error::Truncated));
+        assert_eq!(
+            Packet::new_checked(&NS_IP[..39]).err(),
+            Some(Error::Truncated)
+        );
+        assert_eq!(
+            Packet::new_checked(&NS_IP[..71]).err(),
+            Some(Error::Truncated)
+        );
         let mut bad = NS_IP.to_vec();
         bad[0] = 0x40;
         let packet = Packet::new_checked(&bad[..]).unwrap();
         assert_eq!(Repr::parse(&packet), Err(Error::Malformed));
-        assert_eq!(Repr::parse(&Packet::new_unchecked(&bad[..10])), Err(Error::Truncated));
+        assert_eq!(
+            Repr::parse(&Packet::new_unchecked(&bad[..10])),
+            Err(Error::Truncated)
+        );
     }
 
     proptest! {

@@ -47,7 +47,9 @@ impl<'a> ExtHeader<'a> {
     /// for other kinds).
     pub fn options(&self) -> Ipv6Options<'a> {
         match self.kind {
-            IpProtocol::HopByHop | IpProtocol::Ipv6Opts => Ipv6Options::new(clamped(self.data, 2, self.data.len())),
+            IpProtocol::HopByHop | IpProtocol::Ipv6Opts => {
+                Ipv6Options::new(clamped(self.data, 2, self.data.len()))
+            }
             _ => Ipv6Options::new(&[]),
         }
     }
@@ -128,7 +130,9 @@ impl<'a> Iterator for ExtHeaders<'a> {
             offset: self.offset,
             data,
         };
-        if header.kind == IpProtocol::Ipv6Frag && FragmentHeader::new_unchecked(data).frag_offset() != 0 {
+        if header.kind == IpProtocol::Ipv6Frag
+            && FragmentHeader::new_unchecked(data).frag_offset() != 0
+        {
             self.done = true;
         }
         self.next = header.next_header;
@@ -155,7 +159,7 @@ impl ExtWalk {
     /// `false` for a non-first fragment, whose bytes at `offset` are
     /// fragment data rather than an upper-layer header.
     pub fn has_upper_header(&self) -> bool {
-        self.fragment.map_or(true, |f| f.frag_offset == 0)
+        self.fragment.is_none_or(|f| f.frag_offset == 0)
     }
 }
 
@@ -171,7 +175,9 @@ pub fn walk_ext_headers(next_header: IpProtocol, payload: &[u8]) -> Result<ExtWa
         let header = header?;
         count += 1;
         if header.kind == IpProtocol::Ipv6Frag {
-            fragment = Some(FragmentRepr::parse(&FragmentHeader::new_checked(header.data)?)?);
+            fragment = Some(FragmentRepr::parse(&FragmentHeader::new_checked(
+                header.data,
+            )?)?);
         }
     }
     Ok(ExtWalk {
@@ -312,7 +318,11 @@ impl<T: AsRef<[u8]> + AsMut<[u8]>> FragmentHeader<T> {
 
     /// Sets offset (bytes, multiple of 8) and the M flag.
     pub fn set_offset_and_more(&mut self, offset: u16, more_frags: bool) {
-        set_u16(self.buffer.as_mut(), field::OFF_M.start, (offset & 0xfff8) | u16::from(more_frags));
+        set_u16(
+            self.buffer.as_mut(),
+            field::OFF_M.start,
+            (offset & 0xfff8) | u16::from(more_frags),
+        );
     }
 
     /// Sets the identification.
@@ -392,17 +402,32 @@ mod tests {
         assert_eq!(walk.offset, 16);
         assert_eq!(walk.count, 2);
         let frag = walk.fragment.unwrap();
-        assert_eq!((frag.ident, frag.frag_offset, frag.more_frags), (0xdead_beef, 0, true));
+        assert_eq!(
+            (frag.ident, frag.frag_offset, frag.more_frags),
+            (0xdead_beef, 0, true)
+        );
         assert!(walk.has_upper_header());
-        let hbh = ExtHeaders::new(IpProtocol::HopByHop, PAYLOAD).next().unwrap().unwrap();
+        let hbh = ExtHeaders::new(IpProtocol::HopByHop, PAYLOAD)
+            .next()
+            .unwrap()
+            .unwrap();
         let opts: Vec<_> = hbh.options().collect::<Result<_>>().unwrap();
-        assert_eq!(opts, vec![Ipv6Option { kind: 1, data: &[0, 0, 0, 0] }]);
+        assert_eq!(
+            opts,
+            vec![Ipv6Option {
+                kind: 1,
+                data: &[0, 0, 0, 0]
+            }]
+        );
     }
 
     #[test]
     fn no_extension_headers() {
         let walk = walk_ext_headers(IpProtocol::Tcp, &[]).unwrap();
-        assert_eq!((walk.upper, walk.offset, walk.count, walk.fragment), (IpProtocol::Tcp, 0, 0, None));
+        assert_eq!(
+            (walk.upper, walk.offset, walk.count, walk.fragment),
+            (IpProtocol::Tcp, 0, 0, None)
+        );
     }
 
     #[test]
@@ -422,22 +447,40 @@ mod tests {
         data[1] = 4;
         let walk = walk_ext_headers(IpProtocol::Ah, &data).unwrap();
         assert_eq!((walk.upper, walk.offset), (IpProtocol::Tcp, 24));
-        assert_eq!(walk_ext_headers(IpProtocol::Ah, &data[..23]), Err(Error::Truncated));
+        assert_eq!(
+            walk_ext_headers(IpProtocol::Ah, &data[..23]),
+            Err(Error::Truncated)
+        );
     }
 
     #[test]
     fn malformed_chains() {
-        assert_eq!(walk_ext_headers(IpProtocol::HopByHop, &PAYLOAD[..7]), Err(Error::Truncated));
-        assert_eq!(walk_ext_headers(IpProtocol::HopByHop, &PAYLOAD[..1]), Err(Error::Truncated));
+        assert_eq!(
+            walk_ext_headers(IpProtocol::HopByHop, &PAYLOAD[..7]),
+            Err(Error::Truncated)
+        );
+        assert_eq!(
+            walk_ext_headers(IpProtocol::HopByHop, &PAYLOAD[..1]),
+            Err(Error::Truncated)
+        );
         // Destination options pointing at Hop-by-Hop.
         let data = [0u8, 0, 1, 4, 0, 0, 0, 0, 59, 0, 1, 4, 0, 0, 0, 0];
-        assert_eq!(walk_ext_headers(IpProtocol::Ipv6Opts, &data), Err(Error::Malformed));
+        assert_eq!(
+            walk_ext_headers(IpProtocol::Ipv6Opts, &data),
+            Err(Error::Malformed)
+        );
         // A loop of destination options longer than the cap.
         let looped = [60u8, 0, 1, 4, 0, 0, 0, 0].repeat(MAX_EXT_HEADERS + 1);
-        assert_eq!(walk_ext_headers(IpProtocol::Ipv6Opts, &looped), Err(Error::Unsupported));
+        assert_eq!(
+            walk_ext_headers(IpProtocol::Ipv6Opts, &looped),
+            Err(Error::Unsupported)
+        );
         // No Next Header ends the walk.
         let data = [59u8, 0, 1, 4, 0, 0, 0, 0, 0xff];
-        assert_eq!(walk_ext_headers(IpProtocol::Ipv6Opts, &data).unwrap().upper, IpProtocol::Ipv6NoNxt);
+        assert_eq!(
+            walk_ext_headers(IpProtocol::Ipv6Opts, &data).unwrap().upper,
+            IpProtocol::Ipv6NoNxt
+        );
         // Option length overruns the header.
         let items: Vec<_> = Ipv6Options::new(&[1, 9, 0, 0]).collect();
         assert_eq!(items, vec![Err(Error::Malformed)]);
@@ -447,7 +490,12 @@ mod tests {
 
     #[test]
     fn fragment_construct() {
-        let repr = FragmentRepr { next_header: IpProtocol::Udp, frag_offset: 0, more_frags: true, ident: 0xdead_beef };
+        let repr = FragmentRepr {
+            next_header: IpProtocol::Udp,
+            frag_offset: 0,
+            more_frags: true,
+            ident: 0xdead_beef,
+        };
         let mut buf = [0xffu8; 8];
         repr.emit(&mut FragmentHeader::new_unchecked(&mut buf[..]));
         assert_eq!(&buf[..], &PAYLOAD[8..16]);

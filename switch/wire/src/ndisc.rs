@@ -11,7 +11,7 @@
 
 use std::net::Ipv6Addr;
 
-use crate::bytes::{clamped, get_ipv6, get_u16, get_u32, set_u16, set_u32};
+use crate::bytes::{array_or_zero, clamped, set_u16, set_u32};
 use crate::icmpv6::{Icmpv6Message, Packet};
 use crate::ndopt::{NdOptions, NdOptionsRepr};
 use crate::{Error, Result};
@@ -45,8 +45,11 @@ const NA_ROUTER: u8 = 0x80;
 const NA_SOLICITED: u8 = 0x40;
 const NA_OVERRIDE: u8 = 0x20;
 
-/// ND accessors. Valid only once [`check_ndisc_len`](Packet::check_ndisc_len)
-/// succeeded (the message body is longer than the 8-byte ICMPv6 header).
+/// ND accessors. The ICMPv6 view only guarantees the 8-byte common header,
+/// and each ND message has its own body length, so these getters never
+/// index past the buffer: a field the message is too short for reads as
+/// zero (or `::`). Call [`check_ndisc_len`](Packet::check_ndisc_len) first
+/// to know the body is there.
 impl<T: AsRef<[u8]>> Packet<T> {
     /// Checks that the fixed ND body of this message type is present.
     ///
@@ -61,45 +64,65 @@ impl<T: AsRef<[u8]>> Packet<T> {
         Ok(())
     }
 
+    fn byte(&self, at: usize) -> u8 {
+        self.buffer.as_ref().get(at).copied().unwrap_or(0)
+    }
+
     /// RA: current hop limit.
     pub fn cur_hop_limit(&self) -> u8 {
-        self.buffer.as_ref()[field::CUR_HOP_LIMIT]
+        self.byte(field::CUR_HOP_LIMIT)
     }
 
     /// RA: the M (managed address configuration) flag.
     pub fn managed_flag(&self) -> bool {
-        self.buffer.as_ref()[field::ROUTER_FLAGS] & RA_MANAGED != 0
+        self.byte(field::ROUTER_FLAGS) & RA_MANAGED != 0
     }
 
     /// RA: the O (other configuration) flag.
     pub fn other_config_flag(&self) -> bool {
-        self.buffer.as_ref()[field::ROUTER_FLAGS] & RA_OTHER != 0
+        self.byte(field::ROUTER_FLAGS) & RA_OTHER != 0
     }
 
     /// RA: router lifetime, seconds.
     pub fn router_lifetime(&self) -> u16 {
-        get_u16(self.buffer.as_ref(), field::ROUTER_LIFETIME.start)
+        u16::from_be_bytes(array_or_zero(
+            self.buffer.as_ref(),
+            field::ROUTER_LIFETIME.start,
+        ))
     }
 
     /// RA: reachable time, milliseconds.
     pub fn reachable_time(&self) -> u32 {
-        get_u32(self.buffer.as_ref(), field::REACHABLE_TIME.start)
+        u32::from_be_bytes(array_or_zero(
+            self.buffer.as_ref(),
+            field::REACHABLE_TIME.start,
+        ))
     }
 
     /// RA: retransmission timer, milliseconds.
     pub fn retrans_time(&self) -> u32 {
-        get_u32(self.buffer.as_ref(), field::RETRANS_TIME.start)
+        u32::from_be_bytes(array_or_zero(
+            self.buffer.as_ref(),
+            field::RETRANS_TIME.start,
+        ))
     }
 
     /// NA: the R, S and O flags.
     pub fn neighbor_flags(&self) -> (bool, bool, bool) {
-        let flags = self.buffer.as_ref()[field::NEIGHBOR_FLAGS];
-        (flags & NA_ROUTER != 0, flags & NA_SOLICITED != 0, flags & NA_OVERRIDE != 0)
+        let flags = self.byte(field::NEIGHBOR_FLAGS);
+        (
+            flags & NA_ROUTER != 0,
+            flags & NA_SOLICITED != 0,
+            flags & NA_OVERRIDE != 0,
+        )
     }
 
     /// NS, NA, Redirect: target address.
     pub fn target_addr(&self) -> Ipv6Addr {
-        get_ipv6(self.buffer.as_ref(), field::TARGET.start)
+        Ipv6Addr::from(array_or_zero::<16>(
+            self.buffer.as_ref(),
+            field::TARGET.start,
+        ))
     }
 
     /// The option bytes of an ND message (empty for other types).
@@ -188,10 +211,19 @@ impl<'a> NdiscRepr<'a> {
                 retrans_time: packet.retrans_time(),
                 options,
             },
-            Icmpv6Message::NeighborSolicit => NdiscRepr::NeighborSolicit { target: packet.target_addr(), options },
+            Icmpv6Message::NeighborSolicit => NdiscRepr::NeighborSolicit {
+                target: packet.target_addr(),
+                options,
+            },
             Icmpv6Message::NeighborAdvert => {
                 let (router, solicited, override_cache) = packet.neighbor_flags();
-                NdiscRepr::NeighborAdvert { router, solicited, override_cache, target: packet.target_addr(), options }
+                NdiscRepr::NeighborAdvert {
+                    router,
+                    solicited,
+                    override_cache,
+                    target: packet.target_addr(),
+                    options,
+                }
             }
             _ => return Err(Error::Unsupported),
         })
@@ -234,7 +266,15 @@ impl<'a> NdiscRepr<'a> {
         data[0] = msg_type.into();
         match *self {
             NdiscRepr::RouterSolicit { .. } => {}
-            NdiscRepr::RouterAdvert { hop_limit, managed, other_config, router_lifetime, reachable_time, retrans_time, .. } => {
+            NdiscRepr::RouterAdvert {
+                hop_limit,
+                managed,
+                other_config,
+                router_lifetime,
+                reachable_time,
+                retrans_time,
+                ..
+            } => {
                 data[field::CUR_HOP_LIMIT] = hop_limit;
                 data[field::ROUTER_FLAGS] =
                     if managed { RA_MANAGED } else { 0 } | if other_config { RA_OTHER } else { 0 };
@@ -245,7 +285,13 @@ impl<'a> NdiscRepr<'a> {
             NdiscRepr::NeighborSolicit { target, .. } => {
                 data[field::TARGET].copy_from_slice(&target.octets());
             }
-            NdiscRepr::NeighborAdvert { router, solicited, override_cache, target, .. } => {
+            NdiscRepr::NeighborAdvert {
+                router,
+                solicited,
+                override_cache,
+                target,
+                ..
+            } => {
                 data[field::NEIGHBOR_FLAGS] = if router { NA_ROUTER } else { 0 }
                     | if solicited { NA_SOLICITED } else { 0 }
                     | if override_cache { NA_OVERRIDE } else { 0 };

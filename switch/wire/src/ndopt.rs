@@ -89,9 +89,9 @@ impl NdOption<'_> {
     /// Bytes the option takes on the wire.
     pub fn buffer_len(&self) -> usize {
         match self {
-            NdOption::SourceLinkLayerAddr(_) | NdOption::TargetLinkLayerAddr(_) | NdOption::Mtu(_) => {
-                SHORT_OPTION_LEN
-            }
+            NdOption::SourceLinkLayerAddr(_)
+            | NdOption::TargetLinkLayerAddr(_)
+            | NdOption::Mtu(_) => SHORT_OPTION_LEN,
             NdOption::PrefixInformation(_) => PREFIX_OPTION_LEN,
             NdOption::Other { data, .. } => data.len(),
         }
@@ -160,15 +160,19 @@ impl<'a> NdOptions<'a> {
                 NdOption::TargetLinkLayerAddr(EthernetAddress::from_bytes(&tlv[2..])?)
             }
             (NdOptionType::Mtu, SHORT_OPTION_LEN) => NdOption::Mtu(get_u32(tlv, 4)),
-            (NdOptionType::PrefixInformation, PREFIX_OPTION_LEN) => NdOption::PrefixInformation(PrefixInfo {
-                prefix_len: tlv[2],
-                on_link: tlv[3] & FLAG_ON_LINK != 0,
-                autonomous: tlv[3] & FLAG_AUTONOMOUS != 0,
-                valid_lifetime: get_u32(tlv, 4),
-                preferred_lifetime: get_u32(tlv, 8),
-                prefix: get_ipv6(tlv, 16),
-            }),
-            (NdOptionType::Mtu | NdOptionType::PrefixInformation, _) => return Err(Error::Malformed),
+            (NdOptionType::PrefixInformation, PREFIX_OPTION_LEN) => {
+                NdOption::PrefixInformation(PrefixInfo {
+                    prefix_len: tlv[2],
+                    on_link: tlv[3] & FLAG_ON_LINK != 0,
+                    autonomous: tlv[3] & FLAG_AUTONOMOUS != 0,
+                    valid_lifetime: get_u32(tlv, 4),
+                    preferred_lifetime: get_u32(tlv, 8),
+                    prefix: get_ipv6(tlv, 16),
+                })
+            }
+            (NdOptionType::Mtu | NdOptionType::PrefixInformation, _) => {
+                return Err(Error::Malformed)
+            }
             _ => NdOption::Other { kind, data: tlv },
         })
     }
@@ -240,7 +244,10 @@ impl<'a> NdOptionsRepr<'a> {
         if let Some(addr) = self.target_lladdr {
             f(NdOption::TargetLinkLayerAddr(addr));
         }
-        self.prefixes.iter().map(NdOption::PrefixInformation).for_each(&mut f);
+        self.prefixes
+            .iter()
+            .map(NdOption::PrefixInformation)
+            .for_each(&mut f);
         if let Some(mtu) = self.mtu {
             f(NdOption::Mtu(mtu));
         }
@@ -284,12 +291,23 @@ mod tests {
     #[test]
     fn deconstruct_ra_options() {
         let options: Vec<_> = NdOptions::new(RA_OPTIONS).collect::<Result<_>>().unwrap();
-        assert_eq!(options[0], NdOption::SourceLinkLayerAddr(EthernetAddress([2, 0, 0, 0, 0, 1])));
+        assert_eq!(
+            options[0],
+            NdOption::SourceLinkLayerAddr(EthernetAddress([2, 0, 0, 0, 0, 1]))
+        );
         assert_eq!(options[1], NdOption::Mtu(1500));
-        let NdOption::PrefixInformation(info) = options[2] else { panic!("{options:?}") };
+        let NdOption::PrefixInformation(info) = options[2] else {
+            panic!("{options:?}")
+        };
         assert_eq!(info.prefix, "2001:db8:1::".parse::<Ipv6Addr>().unwrap());
-        assert_eq!((info.prefix_len, info.on_link, info.autonomous), (64, true, true));
-        assert_eq!((info.valid_lifetime, info.preferred_lifetime), (86400, 14400));
+        assert_eq!(
+            (info.prefix_len, info.on_link, info.autonomous),
+            (64, true, true)
+        );
+        assert_eq!(
+            (info.valid_lifetime, info.preferred_lifetime),
+            (86400, 14400)
+        );
         let repr = NdOptionsRepr::parse(RA_OPTIONS).unwrap();
         assert_eq!(repr.mtu, Some(1500));
         assert_eq!(repr.prefixes.len(), 1);
@@ -310,9 +328,15 @@ mod tests {
     fn malformed() {
         let mut bad = RA_OPTIONS.to_vec();
         bad[1] = 0; // zero length
-        assert_eq!(NdOptions::new(&bad).collect::<Vec<_>>(), vec![Err(Error::Malformed)]);
+        assert_eq!(
+            NdOptions::new(&bad).collect::<Vec<_>>(),
+            vec![Err(Error::Malformed)]
+        );
         bad[1] = 7; // overrun
-        assert_eq!(NdOptions::new(&bad).collect::<Vec<_>>(), vec![Err(Error::Malformed)]);
+        assert_eq!(
+            NdOptions::new(&bad).collect::<Vec<_>>(),
+            vec![Err(Error::Malformed)]
+        );
         bad[1] = 1;
         bad[8 + 1] = 2; // MTU of length 16
         assert_eq!(NdOptionsRepr::parse(&bad), Err(Error::Malformed));
@@ -322,11 +346,26 @@ mod tests {
     }
 
     fn arb_prefix() -> impl Strategy<Value = PrefixInfo> {
-        (any::<u8>(), any::<bool>(), any::<bool>(), any::<u32>(), any::<u32>(), arb_ipv6()).prop_map(
-            |(prefix_len, on_link, autonomous, valid_lifetime, preferred_lifetime, prefix)| PrefixInfo {
-                prefix_len, on_link, autonomous, valid_lifetime, preferred_lifetime, prefix,
-            },
+        (
+            any::<u8>(),
+            any::<bool>(),
+            any::<bool>(),
+            any::<u32>(),
+            any::<u32>(),
+            arb_ipv6(),
         )
+            .prop_map(
+                |(prefix_len, on_link, autonomous, valid_lifetime, preferred_lifetime, prefix)| {
+                    PrefixInfo {
+                        prefix_len,
+                        on_link,
+                        autonomous,
+                        valid_lifetime,
+                        preferred_lifetime,
+                        prefix,
+                    }
+                },
+            )
     }
 
     proptest! {

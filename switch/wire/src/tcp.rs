@@ -123,7 +123,11 @@ impl<T: AsRef<[u8]>> Packet<T> {
 
     /// Raw option bytes.
     pub fn options(&self) -> &[u8] {
-        clamped(self.buffer.as_ref(), field::OPTIONS, usize::from(self.header_len()))
+        clamped(
+            self.buffer.as_ref(),
+            field::OPTIONS,
+            usize::from(self.header_len()),
+        )
     }
 
     /// Iterator over the options.
@@ -253,7 +257,11 @@ impl Repr {
     /// # Errors
     /// Those of [`Packet::check_len`]; [`Error::Malformed`] for a bad option;
     /// [`Error::Checksum`] if `policy` says verify and it fails.
-    pub fn parse<T: AsRef<[u8]>>(packet: &Packet<T>, ph: &PseudoHeader, policy: ChecksumPolicy) -> Result<Repr> {
+    pub fn parse<T: AsRef<[u8]>>(
+        packet: &Packet<T>,
+        ph: &PseudoHeader,
+        policy: ChecksumPolicy,
+    ) -> Result<Repr> {
         packet.check_len()?;
         let mut repr = Repr {
             src_port: packet.src_port(),
@@ -350,7 +358,10 @@ mod tests {
     const SYN: &[u8] = TCP_SYN.split_at(34).1;
 
     fn ph() -> PseudoHeader {
-        PseudoHeader::V4 { src: Ipv4Addr::new(192, 168, 1, 10), dst: Ipv4Addr::new(192, 168, 1, 20) }
+        PseudoHeader::V4 {
+            src: Ipv4Addr::new(192, 168, 1, 10),
+            dst: Ipv4Addr::new(192, 168, 1, 20),
+        }
     }
 
     #[test]
@@ -374,7 +385,12 @@ mod tests {
 
     #[test]
     fn construct_syn_ack() {
-        let syn = Repr::parse(&Packet::new_checked(SYN).unwrap(), &ph(), ChecksumPolicy::Verify).unwrap();
+        let syn = Repr::parse(
+            &Packet::new_checked(SYN).unwrap(),
+            &ph(),
+            ChecksumPolicy::Verify,
+        )
+        .unwrap();
         let syn_ack = Repr {
             src_port: syn.dst_port,
             dst_port: syn.src_port,
@@ -387,25 +403,47 @@ mod tests {
         assert_eq!(buf.len(), 44);
         assert_eq!(&buf[20..24], &[2, 4, 0x05, 0xb4]);
         let packet = Packet::new_checked(&buf[..]).unwrap();
-        assert_eq!(Repr::parse(&packet, &ph(), ChecksumPolicy::Verify), Ok(syn_ack));
+        assert_eq!(
+            Repr::parse(&packet, &ph(), ChecksumPolicy::Verify),
+            Ok(syn_ack)
+        );
     }
 
     #[test]
     fn malformed() {
-        assert_eq!(Packet::new_checked(&SYN[..19]).err(), Some(Error::Truncated));
-        assert_eq!(Packet::new_checked(&SYN[..39]).err(), Some(Error::Truncated));
+        assert_eq!(
+            Packet::new_checked(&SYN[..19]).err(),
+            Some(Error::Truncated)
+        );
+        assert_eq!(
+            Packet::new_checked(&SYN[..39]).err(),
+            Some(Error::Truncated)
+        );
         let mut bad = SYN.to_vec();
         bad[12] = 0x40; // data offset 4
         assert_eq!(Packet::new_checked(&bad[..]).err(), Some(Error::Malformed));
         bad[12] = 0xa0;
         bad[21] = 30; // MSS option length overruns the header
         let packet = Packet::new_checked(&bad[..]).unwrap();
-        assert_eq!(Repr::parse(&packet, &ph(), ChecksumPolicy::Ignore), Err(Error::Malformed));
+        assert_eq!(
+            Repr::parse(&packet, &ph(), ChecksumPolicy::Ignore),
+            Err(Error::Malformed)
+        );
         bad[21] = 4;
         bad[4] ^= 1;
         let packet = Packet::new_checked(&bad[..]).unwrap();
-        assert_eq!(Repr::parse(&packet, &ph(), ChecksumPolicy::Verify), Err(Error::Checksum));
-        assert_eq!(Repr::parse(&Packet::new_unchecked(&bad[..3]), &ph(), ChecksumPolicy::Ignore), Err(Error::Truncated));
+        assert_eq!(
+            Repr::parse(&packet, &ph(), ChecksumPolicy::Verify),
+            Err(Error::Checksum)
+        );
+        assert_eq!(
+            Repr::parse(
+                &Packet::new_unchecked(&bad[..3]),
+                &ph(),
+                ChecksumPolicy::Ignore
+            ),
+            Err(Error::Truncated)
+        );
     }
 
     prop_compose! {

@@ -188,11 +188,19 @@ impl<'a> TcpOptions<'a> {
             (kind::MSS, 2) => TcpOption::MaxSegmentSize(get_u16(data, 0)),
             (kind::WINDOW_SCALE, 1) => TcpOption::WindowScale(data[0]),
             (kind::SACK_PERMITTED, 0) => TcpOption::SackPermitted,
-            (kind::TIMESTAMPS, 8) => TcpOption::Timestamps { tsval: get_u32(data, 0), tsecr: get_u32(data, 4) },
+            (kind::TIMESTAMPS, 8) => TcpOption::Timestamps {
+                tsval: get_u32(data, 0),
+                tsecr: get_u32(data, 4),
+            },
             (kind::SACK, n) if n % 8 == 0 => TcpOption::Sack(data),
-            (kind::MSS | kind::WINDOW_SCALE | kind::SACK_PERMITTED | kind::TIMESTAMPS | kind::SACK, _) => {
-                return Err(Error::Malformed)
-            }
+            (
+                kind::MSS
+                | kind::WINDOW_SCALE
+                | kind::SACK_PERMITTED
+                | kind::TIMESTAMPS
+                | kind::SACK,
+                _,
+            ) => return Err(Error::Malformed),
             (kind, _) => TcpOption::Other { kind, data },
         })
     }
@@ -250,7 +258,9 @@ mod tests {
 
     #[test]
     fn options_walk() {
-        let bytes = [2, 4, 5, 0xb4, 1, 3, 3, 7, 4, 2, 5, 10, 0, 0, 0, 1, 0, 0, 0, 2, 0, 0xff];
+        let bytes = [
+            2, 4, 5, 0xb4, 1, 3, 3, 7, 4, 2, 5, 10, 0, 0, 0, 1, 0, 0, 0, 2, 0, 0xff,
+        ];
         let all: Vec<_> = TcpOptions::new(&bytes).collect::<Result<_>>().unwrap();
         assert_eq!(
             all,
@@ -266,11 +276,25 @@ mod tests {
 
     #[test]
     fn options_malformed() {
-        for bad in [&[2u8, 4, 5][..], &[2, 1], &[2], &[2, 3, 5], &[8, 10, 0], &[5, 3, 0], &[99, 0]] {
+        for bad in [
+            &[2u8, 4, 5][..],
+            &[2, 1],
+            &[2],
+            &[2, 3, 5],
+            &[8, 10, 0],
+            &[5, 3, 0],
+            &[99, 0],
+        ] {
             let items: Vec<_> = TcpOptions::new(bad).collect();
             assert_eq!(items, vec![Err(Error::Malformed)], "{bad:?}");
         }
         let items: Vec<_> = TcpOptions::new(&[99, 3, 7]).collect();
-        assert_eq!(items, vec![Ok(TcpOption::Other { kind: 99, data: &[7] })]);
+        assert_eq!(
+            items,
+            vec![Ok(TcpOption::Other {
+                kind: 99,
+                data: &[7]
+            })]
+        );
     }
 }

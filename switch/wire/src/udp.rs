@@ -108,7 +108,11 @@ impl<T: AsRef<[u8]>> Packet<T> {
 
     /// Payload, up to the length field.
     pub fn payload(&self) -> &[u8] {
-        clamped(self.buffer.as_ref(), field::PAYLOAD, usize::from(self.len()))
+        clamped(
+            self.buffer.as_ref(),
+            field::PAYLOAD,
+            usize::from(self.len()),
+        )
     }
 }
 
@@ -167,7 +171,11 @@ impl Repr {
     /// # Errors
     /// Those of [`Packet::check_len`]; [`Error::Checksum`] if `policy` says
     /// verify and it fails.
-    pub fn parse<T: AsRef<[u8]>>(packet: &Packet<T>, ph: &PseudoHeader, policy: ChecksumPolicy) -> Result<Repr> {
+    pub fn parse<T: AsRef<[u8]>>(
+        packet: &Packet<T>,
+        ph: &PseudoHeader,
+        policy: ChecksumPolicy,
+    ) -> Result<Repr> {
         packet.check_len()?;
         if policy == ChecksumPolicy::Verify && !packet.verify_checksum(ph) {
             return Err(Error::Checksum);
@@ -215,24 +223,41 @@ mod tests {
     const UDP: &[u8] = QINQ_UDP.split_at(42).1;
 
     fn ph() -> PseudoHeader {
-        PseudoHeader::V4 { src: Ipv4Addr::new(10, 1, 1, 1), dst: Ipv4Addr::new(10, 1, 1, 2) }
+        PseudoHeader::V4 {
+            src: Ipv4Addr::new(10, 1, 1, 1),
+            dst: Ipv4Addr::new(10, 1, 1, 2),
+        }
     }
 
     #[test]
     fn deconstruct() {
         let packet = Packet::new_checked(UDP).unwrap();
-        assert_eq!((packet.src_port(), packet.dst_port(), packet.len()), (1111, 2222, 13));
+        assert_eq!(
+            (packet.src_port(), packet.dst_port(), packet.len()),
+            (1111, 2222, 13)
+        );
         assert_eq!(packet.payload(), b"hello");
         assert!(packet.verify_checksum(&ph()));
         let repr = Repr::parse(&packet, &ph(), ChecksumPolicy::Verify).unwrap();
-        assert_eq!(repr, Repr { src_port: 1111, dst_port: 2222, payload_len: 5 });
+        assert_eq!(
+            repr,
+            Repr {
+                src_port: 1111,
+                dst_port: 2222,
+                payload_len: 5
+            }
+        );
         let dhcp = Packet::new_checked(&DHCP_DISCOVER[34..]).unwrap();
         assert_eq!((dhcp.src_port(), dhcp.dst_port()), (68, 67));
     }
 
     #[test]
     fn construct() {
-        let repr = Repr { src_port: 1111, dst_port: 2222, payload_len: 5 };
+        let repr = Repr {
+            src_port: 1111,
+            dst_port: 2222,
+            payload_len: 5,
+        };
         let mut buf = [0u8; 13];
         buf[8..].copy_from_slice(b"hello");
         repr.emit(&mut Packet::new_unchecked(&mut buf[..]), &ph());
@@ -246,15 +271,26 @@ mod tests {
         buf[7] = 0;
         let packet = Packet::new_checked(&buf[..]).unwrap();
         assert!(packet.verify_checksum(&ph()));
-        let v6 = PseudoHeader::V6 { src: "::1".parse().unwrap(), dst: "::2".parse().unwrap() };
+        let v6 = PseudoHeader::V6 {
+            src: "::1".parse().unwrap(),
+            dst: "::2".parse().unwrap(),
+        };
         assert!(!packet.verify_checksum(&v6));
         // A datagram whose checksum computes to zero is sent as 0xffff.
         let mut buf = [0u8; 8];
-        let zero = PseudoHeader::V4 { src: Ipv4Addr::UNSPECIFIED, dst: Ipv4Addr::UNSPECIFIED };
+        let zero = PseudoHeader::V4 {
+            src: Ipv4Addr::UNSPECIFIED,
+            dst: Ipv4Addr::UNSPECIFIED,
+        };
         // Pick ports so that the whole sum is 0xffff: 8 (length) + 17 (proto)
         // + 8 (pseudo length) + src + dst = 0xffff.
         let ports_sum: u16 = 0xffff - 8 - 17 - 8;
-        Repr { src_port: ports_sum, dst_port: 0, payload_len: 0 }.emit(&mut Packet::new_unchecked(&mut buf[..]), &zero);
+        Repr {
+            src_port: ports_sum,
+            dst_port: 0,
+            payload_len: 0,
+        }
+        .emit(&mut Packet::new_unchecked(&mut buf[..]), &zero);
         let packet = Packet::new_checked(&buf[..]).unwrap();
         assert_eq!(packet.checksum(), 0xffff);
         assert!(packet.verify_checksum(&zero));
@@ -263,15 +299,28 @@ mod tests {
     #[test]
     fn malformed() {
         assert_eq!(Packet::new_checked(&UDP[..7]).err(), Some(Error::Truncated));
-        assert_eq!(Packet::new_checked(&UDP[..12]).err(), Some(Error::Truncated));
+        assert_eq!(
+            Packet::new_checked(&UDP[..12]).err(),
+            Some(Error::Truncated)
+        );
         let mut bad = UDP.to_vec();
         bad[5] = 7;
         assert_eq!(Packet::new_checked(&bad[..]).err(), Some(Error::Malformed));
         bad[5] = 13;
         bad[10] ^= 0xff;
         let packet = Packet::new_checked(&bad[..]).unwrap();
-        assert_eq!(Repr::parse(&packet, &ph(), ChecksumPolicy::Verify), Err(Error::Checksum));
-        assert_eq!(Repr::parse(&Packet::new_unchecked(&bad[..2]), &ph(), ChecksumPolicy::Ignore), Err(Error::Truncated));
+        assert_eq!(
+            Repr::parse(&packet, &ph(), ChecksumPolicy::Verify),
+            Err(Error::Checksum)
+        );
+        assert_eq!(
+            Repr::parse(
+                &Packet::new_unchecked(&bad[..2]),
+                &ph(),
+                ChecksumPolicy::Ignore
+            ),
+            Err(Error::Truncated)
+        );
     }
 
     fn arb_ph() -> impl Strategy<Value = PseudoHeader> {

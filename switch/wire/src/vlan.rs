@@ -127,7 +127,11 @@ impl<T: AsRef<[u8]> + AsMut<[u8]>> Tag<T> {
 
     /// Sets the inner EtherType.
     pub fn set_ethertype(&mut self, ethertype: EtherType) {
-        set_u16(self.buffer.as_mut(), field::ETHERTYPE.start, ethertype.into());
+        set_u16(
+            self.buffer.as_mut(),
+            field::ETHERTYPE.start,
+            ethertype.into(),
+        );
     }
 
     /// Mutable bytes after the tag.
@@ -181,7 +185,8 @@ impl Repr {
     /// # Panics
     /// If the buffer is shorter than [`buffer_len`](Self::buffer_len).
     pub fn emit<T: AsRef<[u8]> + AsMut<[u8]>>(&self, tag: &mut Tag<T>) {
-        let tci = (u16::from(self.pcp & 0x7) << 13) | (u16::from(self.dei) << 12) | (self.vid & 0x0fff);
+        let tci =
+            (u16::from(self.pcp & 0x7) << 13) | (u16::from(self.dei) << 12) | (self.vid & 0x0fff);
         tag.set_tci(tci);
         tag.set_ethertype(self.ethertype);
     }
@@ -281,9 +286,15 @@ mod tests {
         let stack = walk_tags(&QINQ_UDP).unwrap();
         assert_eq!(stack.len(), 2);
         let outer = stack.outer().unwrap();
-        assert_eq!((outer.tpid, outer.pcp, outer.vid, outer.offset), (EtherType::QinQ, 3, 100, 14));
+        assert_eq!(
+            (outer.tpid, outer.pcp, outer.vid, outer.offset),
+            (EtherType::QinQ, 3, 100, 14)
+        );
         let inner = stack.inner().unwrap();
-        assert_eq!((inner.tpid, inner.pcp, inner.dei, inner.vid), (EtherType::Vlan, 5, true, 200));
+        assert_eq!(
+            (inner.tpid, inner.pcp, inner.dei, inner.vid),
+            (EtherType::Vlan, 5, true, 200)
+        );
         assert_eq!(stack.ethertype, EtherType::Ipv4);
         assert_eq!(stack.l3_offset, 22);
         let tag = Tag::new_checked(&QINQ_UDP[18..]).unwrap();
@@ -301,7 +312,12 @@ mod tests {
 
     #[test]
     fn construct() {
-        let repr = Repr { pcp: 3, dei: false, vid: 100, ethertype: EtherType::Vlan };
+        let repr = Repr {
+            pcp: 3,
+            dei: false,
+            vid: 100,
+            ethertype: EtherType::Vlan,
+        };
         let mut buf = [0u8; 4];
         repr.emit(&mut Tag::new_unchecked(&mut buf[..]));
         assert_eq!(buf, QINQ_UDP[14..18]);
@@ -317,7 +333,10 @@ mod tests {
         frame[16..18].copy_from_slice(&[0x81, 0x00]);
         frame[20..22].copy_from_slice(&[0x81, 0x00]);
         assert_eq!(walk_tags(&frame), Err(Error::Unsupported));
-        assert_eq!(Repr::parse(&Tag::new_unchecked(&[0u8; 2][..])), Err(Error::Truncated));
+        assert_eq!(
+            Repr::parse(&Tag::new_unchecked(&[0u8; 2][..])),
+            Err(Error::Truncated)
+        );
     }
 
     #[test]

@@ -168,11 +168,20 @@ mod tests {
 
     #[test]
     fn malformed() {
-        assert_eq!(Packet::new_checked(&VXLAN[..7]).err(), Some(Error::Truncated));
+        assert_eq!(
+            Packet::new_checked(&VXLAN[..7]).err(),
+            Some(Error::Truncated)
+        );
         let mut bad = VXLAN.to_vec();
         bad[0] = 0;
-        assert_eq!(Repr::parse(&Packet::new_checked(&bad[..]).unwrap()), Err(Error::Malformed));
-        assert_eq!(Repr::parse(&Packet::new_unchecked(&bad[..1])), Err(Error::Truncated));
+        assert_eq!(
+            Repr::parse(&Packet::new_checked(&bad[..]).unwrap()),
+            Err(Error::Malformed)
+        );
+        assert_eq!(
+            Repr::parse(&Packet::new_unchecked(&bad[..1])),
+            Err(Error::Truncated)
+        );
     }
 
     proptest! {

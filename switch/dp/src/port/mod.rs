@@ -3,13 +3,15 @@
 //! A [`Port`] value is one worker's queue pair on a switch port (as a DPDK
 //! worker owns one rx and one tx queue of each port), so it needs no locking
 //! on the hot path. Implementations here need no hardware: an in-memory port
-//! for tests ([`mem`]), a generator and a sink for benchmarks ([`gen`]), and
-//! pcap file replay and capture ([`pcap`]). The DPDK issue adds ethdev ports
+//! for tests ([`mem`]), lock-free ring pairs that move packets between threads
+//! without a copy ([`ring`]), a generator and a sink for benchmarks ([`gen`]),
+//! and pcap file replay and capture ([`pcap`]). The DPDK issue adds ethdev ports
 //! behind the same trait.
 
 pub mod gen;
 pub mod mem;
 pub mod pcap;
+pub mod ring;
 
 use crate::batch::Batch;
 use crate::packet::PacketPool;

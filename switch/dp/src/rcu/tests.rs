@@ -356,13 +356,13 @@ fn reader_loop(cell: &RcuCell<Table>, mut reader: RcuReader, stop: &AtomicBool) 
         }
         reader.quiescent();
         iterations += 1;
-        if iterations % 512 == 0 {
+        if iterations & 511 == 0 {
             // Exercise the offline/online path (E3) now and then.
             reader.offline();
             thread::yield_now();
             reader.online();
         }
-        if iterations % 32 == 0 {
+        if iterations & 31 == 0 {
             // CI has 2 cores: two readers that never yield leave the writer ~1 ms of
             // scheduling latency per grace period. A real worker owns its core.
             thread::yield_now();

@@ -16,7 +16,10 @@ fn deconstruct_discover() {
     assert!(repr.broadcast);
     assert_eq!(repr.client_hardware_addr, MAC1);
     assert_eq!(repr.client_identifier, Some(&[1, 2, 0, 0, 0, 0, 1][..]));
-    assert_eq!(repr.parameter_request_list, Some(&[1, 3, 6, 15, 26, 121][..]));
+    assert_eq!(
+        repr.parameter_request_list,
+        Some(&[1, 3, 6, 15, 26, 121][..])
+    );
     assert!(repr.extra_options.is_empty());
 }
 
@@ -27,7 +30,8 @@ fn offer<'a>(discover: &DhcpRepr<'_>) -> DhcpRepr<'a> {
     offer.lease_duration = Some(3600);
     offer.subnet_mask = Some(Ipv4Addr::new(255, 255, 255, 0));
     offer.router = Some(Ipv4Addr::new(10, 0, 0, 1));
-    offer.dns_servers = FixedVec::from_slice(&[Ipv4Addr::new(10, 0, 0, 1), Ipv4Addr::new(8, 8, 8, 8)]).unwrap();
+    offer.dns_servers =
+        FixedVec::from_slice(&[Ipv4Addr::new(10, 0, 0, 1), Ipv4Addr::new(8, 8, 8, 8)]).unwrap();
     offer.domain_name = Some(b"example.org");
     offer.interface_mtu = Some(1450);
     offer.classless_routes = FixedVec::from_slice(&[
@@ -36,7 +40,11 @@ fn offer<'a>(discover: &DhcpRepr<'_>) -> DhcpRepr<'a> {
             prefix_len: 32,
             gateway: Ipv4Addr::new(10, 0, 0, 2),
         },
-        StaticRoute { destination: Ipv4Addr::UNSPECIFIED, prefix_len: 0, gateway: Ipv4Addr::new(10, 0, 0, 1) },
+        StaticRoute {
+            destination: Ipv4Addr::UNSPECIFIED,
+            prefix_len: 0,
+            gateway: Ipv4Addr::new(10, 0, 0, 1),
+        },
     ])
     .unwrap();
     offer
@@ -50,7 +58,10 @@ fn construct_offer() {
     let mut buf = [0xeeu8; 400];
     offer.emit(&mut Packet::new_unchecked(&mut buf[..]));
     assert_eq!(&buf[..offer.buffer_len()], &DHCP_OFFER[..]);
-    assert_eq!(DhcpRepr::parse(&Packet::new_checked(&DHCP_OFFER[..]).unwrap()), Ok(offer));
+    assert_eq!(
+        DhcpRepr::parse(&Packet::new_checked(&DHCP_OFFER[..]).unwrap()),
+        Ok(offer)
+    );
 }
 
 #[test]
@@ -61,34 +72,58 @@ fn short_reply_is_padded_to_300() {
     nak.emit(&mut Packet::new_unchecked(&mut buf[..]));
     assert_eq!(&buf[240..244], &[53, 1, 6, 255]);
     assert!(buf[244..].iter().all(|&b| b == 0));
-    assert_eq!(DhcpRepr::parse(&Packet::new_checked(&buf[..]).unwrap()), Ok(nak));
+    assert_eq!(
+        DhcpRepr::parse(&Packet::new_checked(&buf[..]).unwrap()),
+        Ok(nak)
+    );
 }
 
 #[test]
 fn malformed() {
     let mut bad = DISCOVER.to_vec();
     bad[236] = 0; // magic cookie
-    assert_eq!(DhcpRepr::parse(&Packet::new_checked(&bad[..]).unwrap()), Err(Error::Malformed));
+    assert_eq!(
+        DhcpRepr::parse(&Packet::new_checked(&bad[..]).unwrap()),
+        Err(Error::Malformed)
+    );
     bad[236] = 0x63;
     bad[1] = 6; // token ring
-    assert_eq!(DhcpRepr::parse(&Packet::new_checked(&bad[..]).unwrap()), Err(Error::Unsupported));
+    assert_eq!(
+        DhcpRepr::parse(&Packet::new_checked(&bad[..]).unwrap()),
+        Err(Error::Unsupported)
+    );
     bad[1] = 1;
     bad[241] = 200; // message type option overruns
-    assert_eq!(DhcpRepr::parse(&Packet::new_checked(&bad[..]).unwrap()), Err(Error::Malformed));
+    assert_eq!(
+        DhcpRepr::parse(&Packet::new_checked(&bad[..]).unwrap()),
+        Err(Error::Malformed)
+    );
     bad[241] = 1;
     bad[240] = 12; // no message type left (now a host name option)
-    assert_eq!(DhcpRepr::parse(&Packet::new_checked(&bad[..]).unwrap()), Err(Error::Malformed));
+    assert_eq!(
+        DhcpRepr::parse(&Packet::new_checked(&bad[..]).unwrap()),
+        Err(Error::Malformed)
+    );
     let short: &[u8] = &DISCOVER[..100];
-    assert_eq!(DhcpRepr::parse(&Packet::new_unchecked(short)), Err(Error::Truncated));
+    assert_eq!(
+        DhcpRepr::parse(&Packet::new_unchecked(short)),
+        Err(Error::Truncated)
+    );
     // A subnet mask of 3 bytes.
     let mut opts = DISCOVER[..240].to_vec();
     opts.extend_from_slice(&[53, 1, 1, 1, 3, 255, 255, 255, 255]);
-    assert_eq!(DhcpRepr::parse(&Packet::new_checked(&opts[..]).unwrap()), Err(Error::Malformed));
+    assert_eq!(
+        DhcpRepr::parse(&Packet::new_checked(&opts[..]).unwrap()),
+        Err(Error::Malformed)
+    );
     // Nine DNS servers exceed the capacity.
     let mut opts = DISCOVER[..240].to_vec();
     opts.extend_from_slice(&[53, 1, 1, 6, 36]);
     opts.extend_from_slice(&[8; 36]);
-    assert_eq!(DhcpRepr::parse(&Packet::new_checked(&opts[..]).unwrap()), Err(Error::Unsupported));
+    assert_eq!(
+        DhcpRepr::parse(&Packet::new_checked(&opts[..]).unwrap()),
+        Err(Error::Unsupported)
+    );
 }
 
 /// Codes the repr does not type, for the extras.

@@ -41,13 +41,21 @@ fn deconstruct_options() {
 
 #[test]
 fn construct() {
-    let repr = Repr::parse(&Packet::new_checked(ECHO_IP).unwrap(), ChecksumPolicy::Verify).unwrap();
+    let repr = Repr::parse(
+        &Packet::new_checked(ECHO_IP).unwrap(),
+        ChecksumPolicy::Verify,
+    )
+    .unwrap();
     let mut buf = [0u8; 36];
     buf[20..].copy_from_slice(&ECHO_IP[20..]);
     repr.emit(&mut Packet::new_unchecked(&mut buf[..]));
     assert_eq!(&buf[..], ECHO_IP);
 
-    let repr = Repr::parse(&Packet::new_checked(OPTS_IP).unwrap(), ChecksumPolicy::Verify).unwrap();
+    let repr = Repr::parse(
+        &Packet::new_checked(OPTS_IP).unwrap(),
+        ChecksumPolicy::Verify,
+    )
+    .unwrap();
     let mut buf = [0xaau8; 36];
     repr.emit(&mut Packet::new_unchecked(&mut buf[..]));
     assert_eq!(&buf[..28], &OPTS_IP[..28]);
@@ -63,8 +71,14 @@ fn padding_is_not_payload() {
 
 #[test]
 fn malformed() {
-    assert_eq!(Packet::new_checked(&ECHO_IP[..19]).err(), Some(Error::Truncated));
-    assert_eq!(Packet::new_checked(&ECHO_IP[..35]).err(), Some(Error::Truncated));
+    assert_eq!(
+        Packet::new_checked(&ECHO_IP[..19]).err(),
+        Some(Error::Truncated)
+    );
+    assert_eq!(
+        Packet::new_checked(&ECHO_IP[..35]).err(),
+        Some(Error::Truncated)
+    );
     let mut bad = ECHO_IP.to_vec();
     bad[0] = 0x44; // IHL 4
     assert_eq!(Packet::new_checked(&bad[..]).err(), Some(Error::Malformed));
@@ -76,14 +90,23 @@ fn malformed() {
     bad[2..4].copy_from_slice(&36u16.to_be_bytes());
     bad[0] = 0x65; // version 6
     let packet = Packet::new_checked(&bad[..]).unwrap();
-    assert_eq!(Repr::parse(&packet, ChecksumPolicy::Ignore), Err(Error::Malformed));
+    assert_eq!(
+        Repr::parse(&packet, ChecksumPolicy::Ignore),
+        Err(Error::Malformed)
+    );
     bad[0] = 0x45;
     bad[8] = 63; // TTL changed, checksum stale
     let packet = Packet::new_checked(&bad[..]).unwrap();
-    assert_eq!(Repr::parse(&packet, ChecksumPolicy::Verify), Err(Error::Checksum));
+    assert_eq!(
+        Repr::parse(&packet, ChecksumPolicy::Verify),
+        Err(Error::Checksum)
+    );
     assert!(Repr::parse(&packet, ChecksumPolicy::Ignore).is_ok());
     let short = Packet::new_unchecked(&ECHO_IP[..4]);
-    assert_eq!(Repr::parse(&short, ChecksumPolicy::Ignore), Err(Error::Truncated));
+    assert_eq!(
+        Repr::parse(&short, ChecksumPolicy::Ignore),
+        Err(Error::Truncated)
+    );
 }
 
 #[test]
@@ -93,7 +116,10 @@ fn option_length_overrun() {
     let packet = Packet::new_checked(&bad[..]).unwrap();
     let items: Vec<_> = packet.options_iter().collect();
     assert_eq!(items, vec![Err(Error::Malformed)]);
-    assert_eq!(Repr::parse(&packet, ChecksumPolicy::Ignore), Err(Error::Malformed));
+    assert_eq!(
+        Repr::parse(&packet, ChecksumPolicy::Ignore),
+        Err(Error::Malformed)
+    );
     bad[21] = 1; // length below 2
     let packet = Packet::new_checked(&bad[..]).unwrap();
     assert_eq!(packet.options_iter().next(), Some(Err(Error::Malformed)));

@@ -1,0 +1,188 @@
+//! The model compiler: an NB snapshot and this chassis' switch ports in, the
+//! apps' table configs out. Pure: no I/O, no clock, no datapath handle.
+//!
+//! What "local" means here: a switch port of this chassis carries the
+//! logical port whose id its `iface_id` names (as OVS's
+//! `external_ids:iface-id` did for Dragonflow). The compiler emits only what
+//! this chassis needs: the networks that have a local port, every port of
+//! those networks for the forwarding database, and the local ports for
+//! classification, flooding and output.
+//!
+//! Problems in the model (a port without a unique key, a switch port naming
+//! an lport that does not exist) never stop compilation: the object is left
+//! out and a warning names it and the fix; the rest applies.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use df_app_input::{InputConfig, InputPort};
+use df_app_l2::{L2Config, L2Network, L2Port};
+use df_app_output::{OutputConfig, OutputPort};
+use df_model::{LogicalPort, LogicalSwitch, Snapshot};
+use df_wire::EthernetAddress;
+
+/// A switch port of this chassis and the logical port it carries.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SwitchPortBinding {
+    /// Switch port id (index in the daemon's port list).
+    pub port: u16,
+    /// Switch port name (for messages).
+    pub name: String,
+    /// The lport id it carries.
+    pub iface_id: String,
+}
+
+/// What the compiler needs to know about this chassis.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Local {
+    /// This chassis' id.
+    pub chassis: String,
+    /// Its switch ports that carry logical ports.
+    pub ports: Vec<SwitchPortBinding>,
+}
+
+/// Table configs for every app the controller feeds.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct TableConfigs {
+    /// `input`: switch port -> (port key, network key).
+    pub input: InputConfig,
+    /// `l2`: the FDB and flood lists of the local networks.
+    pub l2: L2Config,
+    /// `output`: port key -> switch port.
+    pub output: OutputConfig,
+}
+
+/// The result of one compilation.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Compiled {
+    /// The configs.
+    pub configs: TableConfigs,
+    /// Objects left out, each with the reason and the fix.
+    pub warnings: Vec<String>,
+    /// Local ports by lport id -> switch port (what is bound here).
+    pub local_ports: BTreeMap<String, u16>,
+}
+
+/// Compiles `snap` for the chassis described by `local`.
+pub fn compile(snap: &Snapshot, local: &Local) -> Compiled {
+    let mut out = Compiled::default();
+    let warn = &mut out.warnings;
+
+    // Local ports: switch port -> lport, with keys resolved.
+    let mut local_nets: BTreeSet<u32> = BTreeSet::new();
+    let mut local_keys: BTreeSet<u32> = BTreeSet::new();
+    for sp in &local.ports {
+        let Some(lp) = snap.get::<LogicalPort>(&sp.iface_id) else {
+            warn.push(format!(
+                "switch port `{}` carries lport `{}`, which is not in the NB database (create it, or fix the port's iface_id)",
+                sp.name, sp.iface_id
+            ));
+            continue;
+        };
+        if let Some(b) = lp.binding.as_ref().and_then(|b| b.chassis.as_deref()) {
+            if b != local.chassis {
+                warn.push(format!(
+                    "lport `{}` is bound to chassis `{b}` but plugged into switch port `{}` of chassis `{}`: treating it as local here (rebind it with `dfctl port bind`)",
+                    lp.id, sp.name, local.chassis
+                ));
+            }
+        }
+        let Some((pk, nk)) = keys(snap, lp, warn) else {
+            continue;
+        };
+        if !lp.enabled {
+            warn.push(format!(
+                "lport `{}` is disabled (admin state down): switch port `{}` drops its traffic",
+                lp.id, sp.name
+            ));
+            continue;
+        }
+        if !local_keys.insert(pk) {
+            warn.push(format!(
+                "lport `{}` is plugged into two switch ports; `{}` is ignored",
+                lp.id, sp.name
+            ));
+            continue;
+        }
+        local_nets.insert(nk);
+        out.local_ports.insert(lp.id.clone(), sp.port);
+        out.configs.input.ports.push(InputPort {
+            port: sp.port,
+            port_key: pk,
+            network_key: nk,
+        });
+        out.configs.output.ports.push(OutputPort {
+            port_key: pk,
+            port: sp.port,
+        });
+    }
+
+    // The FDB: every port of every network with a local port. Remote ports
+    // are listed for unicast lookup; flooding reaches local ports only until
+    // tunnels exist (a remote port has no switch port to output to).
+    let mut nets: BTreeMap<u32, Vec<L2Port>> =
+        local_nets.iter().map(|&n| (n, Vec::new())).collect();
+    let mut seen_mac: BTreeMap<(u32, [u8; 6]), String> = BTreeMap::new();
+    for lp in snap.iter::<LogicalPort>() {
+        let Some(sw) = snap.get::<LogicalSwitch>(&lp.lswitch) else {
+            continue;
+        };
+        let Some(nk) = sw.unique_key else { continue };
+        let Some(list) = nets.get_mut(&nk) else {
+            continue;
+        };
+        let Some(pk) = lp.unique_key else {
+            warn.push(format!(
+                "lport `{}` has no unique_key: it is left out of network `{}` (create it with dfctl, which allocates keys)",
+                lp.id, sw.id
+            ));
+            continue;
+        };
+        if !local_keys.contains(&pk) && !lp.enabled {
+            continue;
+        }
+        for mac in &lp.macs {
+            if let Some(other) = seen_mac.insert((nk, mac.0), lp.id.clone()) {
+                warn.push(format!(
+                    "MAC {mac} is used by lports `{other}` and `{}` in network `{}`: `{}` keeps it",
+                    lp.id, sw.id, lp.id
+                ));
+                list.retain(|p| p.mac.0 != mac.0);
+            }
+            list.push(L2Port {
+                port_key: pk,
+                mac: EthernetAddress(mac.0),
+            });
+        }
+    }
+    out.configs.l2.networks = nets
+        .into_iter()
+        .map(|(network_key, ports)| L2Network { network_key, ports })
+        .collect();
+    out
+}
+
+/// The (port key, network key) of `lp`, or a warning.
+fn keys(snap: &Snapshot, lp: &LogicalPort, warn: &mut Vec<String>) -> Option<(u32, u32)> {
+    let Some(pk) = lp.unique_key else {
+        warn.push(format!(
+            "lport `{}` has no unique_key (objects written without dfctl must carry one)",
+            lp.id
+        ));
+        return None;
+    };
+    let Some(sw) = snap.get::<LogicalSwitch>(&lp.lswitch) else {
+        warn.push(format!(
+            "lport `{}` refers to lswitch `{}`, which is not in the NB database",
+            lp.id, lp.lswitch
+        ));
+        return None;
+    };
+    let Some(nk) = sw.unique_key else {
+        warn.push(format!(
+            "lswitch `{}` has no unique_key (objects written without dfctl must carry one)",
+            sw.id
+        ));
+        return None;
+    };
+    Some((pk, nk))
+}

@@ -1,0 +1,147 @@
+//! The compiler and the cache on model objects decoded from JSON, as the
+//! store delivers them.
+#![allow(clippy::unwrap_used)] // test code: a panic is the failure report
+
+use df_controller::{compile, Cache, Change, Local, SwitchPortBinding};
+
+fn put(c: &mut Cache, table: &str, json: &str) -> Change {
+    let v: serde_json::Value = serde_json::from_str(json).unwrap();
+    let id = v["id"].as_str().unwrap().to_string();
+    c.put(&format!("/dragonflow/{table}/{id}"), json.as_bytes())
+}
+
+fn net(id: &str, key: u32) -> String {
+    format!(r#"{{"id":"{id}","topic":"t1","unique_key":{key},"version":1}}"#)
+}
+
+fn port(id: &str, key: u32, net: &str, mac: &str) -> String {
+    format!(
+        r#"{{"id":"{id}","topic":"t1","unique_key":{key},"version":1,"lswitch":"{net}","macs":["{mac}"],"ips":[]}}"#
+    )
+}
+
+fn local(ports: &[(u16, &str)]) -> Local {
+    Local {
+        chassis: "host1".into(),
+        ports: ports
+            .iter()
+            .map(|(p, id)| SwitchPortBinding {
+                port: *p,
+                name: format!("sp{p}"),
+                iface_id: id.to_string(),
+            })
+            .collect(),
+    }
+}
+
+#[test]
+fn objects_wait_for_their_references_then_compile() {
+    let mut c = Cache::new();
+    // The port arrives before its network: parked.
+    let ch = put(&mut c, "lport", &port("p1", 11, "n1", "02:00:00:00:00:01"));
+    assert!(matches!(ch, Change::Parked { .. }), "{ch:?}");
+    assert_eq!(c.parked().len(), 1);
+    assert_eq!(
+        put(&mut c, "lswitch", &net("n1", 5)),
+        Change::Stored { released: 1 }
+    );
+    put(&mut c, "lport", &port("p2", 12, "n1", "02:00:00:00:00:02"));
+    put(&mut c, "lport", &port("p3", 13, "n1", "02:00:00:00:00:03"));
+    let out = compile(c.snapshot(), &local(&[(0, "p1"), (1, "p2")]));
+    assert!(out.warnings.is_empty(), "{:?}", out.warnings);
+    let cfg = &out.configs;
+    assert_eq!(cfg.input.ports.len(), 2);
+    assert_eq!(
+        (cfg.input.ports[0].port_key, cfg.input.ports[0].network_key),
+        (11, 5)
+    );
+    assert_eq!(
+        cfg.output
+            .ports
+            .iter()
+            .map(|p| (p.port_key, p.port))
+            .collect::<Vec<_>>(),
+        vec![(11, 0), (12, 1)]
+    );
+    assert_eq!(cfg.l2.networks.len(), 1);
+    assert_eq!(
+        cfg.l2.networks[0].ports.len(),
+        3,
+        "the remote-less p3 is in the FDB too"
+    );
+}
+
+#[test]
+fn bad_records_are_reported_and_good_state_survives() {
+    let mut c = Cache::new();
+    put(&mut c, "lswitch", &net("n1", 5));
+    put(&mut c, "lport", &port("p1", 11, "n1", "02:00:00:00:00:01"));
+    // A malformed update of p1 keeps the good p1.
+    let ch = c.put("/dragonflow/lport/p1", b"{not json");
+    let Change::Rejected(msg) = ch else {
+        panic!("{ch:?}")
+    };
+    assert!(msg.starts_with("/dragonflow/lport/p1: "), "{msg}");
+    assert!(c.snapshot().get::<df_model::LogicalPort>("p1").is_some());
+    // Unknown field.
+    let ch = c.put(
+        "/dragonflow/lport/p2",
+        br#"{"id":"p2","topic":"t","lswitch":"n1","colour":"red"}"#,
+    );
+    let Change::Rejected(msg) = ch else {
+        panic!("{ch:?}")
+    };
+    assert!(msg.contains("unknown field `colour`"), "{msg}");
+    // Unknown table.
+    let Change::Rejected(msg) = c.put("/dragonflow/nosuch/x", b"{}") else {
+        panic!()
+    };
+    assert!(msg.contains("not a key of a known table"), "{msg}");
+    assert_eq!(c.errors().len(), 3);
+    // Counters are not objects.
+    assert_eq!(c.put("/dragonflow/unique_key/lport", b"7"), Change::Ignored);
+    // Fixing the record clears its error.
+    put(&mut c, "lport", &port("p2", 12, "n1", "02:00:00:00:00:02"));
+    assert_eq!(c.errors().len(), 2);
+    // Stale versions are ignored.
+    let old = r#"{"id":"n1","topic":"t1","unique_key":5,"version":0}"#;
+    put(
+        &mut c,
+        "lswitch",
+        &net("n1", 5).replace("\"version\":1", "\"version\":3"),
+    );
+    assert_eq!(put(&mut c, "lswitch", old), Change::Stale);
+}
+
+#[test]
+fn dangling_and_unkeyed_objects_warn_and_the_rest_applies() {
+    let mut c = Cache::new();
+    put(&mut c, "lswitch", &net("n1", 5));
+    put(&mut c, "lport", &port("p1", 11, "n1", "02:00:00:00:00:01"));
+    let out = compile(c.snapshot(), &local(&[(0, "p1"), (1, "ghost")]));
+    assert_eq!(out.configs.input.ports.len(), 1);
+    assert_eq!(
+        out.warnings,
+        vec!["switch port `sp1` carries lport `ghost`, which is not in the NB database (create it, or fix the port's iface_id)"]
+    );
+    // Deleting the network leaves p1 dangling: compile warns, nothing panics.
+    assert_eq!(c.delete("/dragonflow/lswitch/n1"), Change::Removed);
+    let out = compile(c.snapshot(), &local(&[(0, "p1")]));
+    assert!(out.configs.input.ports.is_empty());
+    assert!(
+        out.warnings[0].contains("refers to lswitch `n1`, which is not in the NB database"),
+        "{:?}",
+        out.warnings
+    );
+}
+
+#[test]
+fn reset_sweeps_what_vanished() {
+    let mut c = Cache::new();
+    put(&mut c, "lswitch", &net("n1", 5));
+    put(&mut c, "lswitch", &net("n2", 6));
+    let n1 = net("n1", 5);
+    let gone = c.reset([("/dragonflow/lswitch/n1", n1.as_bytes())]);
+    assert_eq!(gone, vec!["lswitch/n2".to_string()]);
+    assert_eq!(c.snapshot().len(), 1);
+}
