@@ -3,8 +3,10 @@
 # already there (idempotent). Run as root on Debian 12; safe to run again.
 #
 # The Rust toolchain must already be on the machine (cargo/rustc); the Debian
-# packages below are installed if missing: DPDK 22.11 (headers and tools) and
-# libclang for the bindings of switch/dpdk-sys.
+# packages below are installed if missing: DPDK 22.11 (headers and tools),
+# libclang for the bindings of switch/dpdk-sys, etcd and protoc (the etcd
+# client's build), and the clients the end-to-end tests drive in network
+# namespaces (iproute2, ping, iperf3, ethtool).
 set -euo pipefail
 
 log() { printf 'install-deps: %s\n' "$*"; }
@@ -14,9 +16,15 @@ APT_CMDS=(
   "pkg-config:pkg-config"
   "cc:build-essential"
   "python3:python3"
+  "ip:iproute2"
+  "ping:iputils-ping"
+  "iperf3:iperf3"
+  "ethtool:ethtool"
+  "etcd:etcd-server"
+  "protoc:protobuf-compiler"
 )
 # Debian packages that provide libraries and headers rather than a command.
-APT_PKGS=(libdpdk-dev dpdk libclang-dev)
+APT_PKGS=(libdpdk-dev dpdk dpdk-dev libclang-dev libprotobuf-dev)
 
 missing=()
 for pair in "${APT_CMDS[@]}"; do

@@ -5,7 +5,7 @@ use std::process::ExitCode;
 use anyhow::{anyhow, Result};
 use clap::Parser;
 use df_dp::sys::CountingAlloc;
-use df_perf::{run, FrameMix, Measurement, Params, Scenario};
+use df_perf::{run, FrameMix, Measurement, Params, PortsKind, Scenario};
 
 #[global_allocator]
 static ALLOC: CountingAlloc = CountingAlloc;
@@ -20,6 +20,7 @@ static ALLOC: CountingAlloc = CountingAlloc;
 ///   dfperf --scenario l2 --workers 2 --json
 ///   dfperf --scenario l2 --frame imix --macs 100000
 ///   dfperf --scenario io,l2 --max-l2-over-io 60 --max-allocs 0   (exit 1 if missed)
+///   dfperf --ports-kind dpdk --scenario io,l2 --workers 2   (feature `dpdk`, as root)
 #[derive(Debug, Parser)]
 #[command(name = "dfperf", version, verbatim_doc_comment)]
 struct Cli {
@@ -74,6 +75,22 @@ struct Cli {
     /// Exit 1 if any scenario allocates more than this in its window.
     #[arg(long)]
     max_allocs: Option<u64>,
+    /// Ports: mem (in-memory generator + sink) or dpdk (the peers' DPDK
+    /// virtual devices: io over 2 x net_null, l2 over net_pcap -> net_null;
+    /// needs a build with `--features dpdk` and root).
+    #[arg(long, value_enum, default_value = "mem")]
+    ports_kind: PortsKind,
+    /// DPDK: run EAL without hugepages (--no-huge; about half the rate).
+    /// By default dfperf reserves 1024 x 2 MiB pages if fewer are free and
+    /// restores the count afterwards.
+    #[arg(long)]
+    no_huge: bool,
+    /// DPDK: do not register workers with EAL (no per-lcore mempool cache).
+    #[arg(long)]
+    no_lcore_register: bool,
+    /// DPDK: the core of EAL's main lcore (this thread; it only sleeps).
+    #[arg(long, default_value_t = 0)]
+    eal_core: usize,
 }
 
 fn frame_mix(s: &str) -> Result<FrameMix> {
@@ -125,6 +142,7 @@ fn real_main() -> Result<bool> {
         cli.cores.clone()
     };
     let frame = frame_mix(&cli.frame)?;
+    let mut dpdk_env = DpdkRuns::new(&cli)?;
     let mut results: Vec<Measurement> = Vec::new();
     for &scenario in &cli.scenario {
         let p = Params {
@@ -139,16 +157,24 @@ fn real_main() -> Result<bool> {
             seconds: cli.seconds,
             pool: cli.pool,
             trace: cli.trace,
+            ports_kind: cli.ports_kind,
+            hugepages: !cli.no_huge,
+            lcore_register: !cli.no_lcore_register,
+            fdb_port: None,
         };
         if cli.show_graph && !cli.json {
             print!("{}", df_perf::scenario::build_graph(&p)?.describe());
         }
-        let m = run(&p)?;
+        let m = match cli.ports_kind {
+            PortsKind::Mem => run(&p)?,
+            PortsKind::Dpdk => dpdk_env.run(&p)?,
+        };
         if !cli.json {
             print!("{}", df_perf::report::text(&m));
         }
         results.push(m);
     }
+    dpdk_env.finish()?;
     let find = |s: Scenario| results.iter().find(|m| m.params.scenario == s);
     let over = match (find(Scenario::Io), find(Scenario::L2)) {
         (Some(io), Some(l2)) => Some(l2.cycles_per_packet - io.cycles_per_packet),
@@ -199,4 +225,52 @@ fn real_main() -> Result<bool> {
         }
     }
     Ok(ok)
+}
+
+/// EAL for `--ports-kind dpdk`, started once for all scenarios of the run.
+#[cfg(feature = "dpdk")]
+struct DpdkRuns(Option<df_perf::dpdk::DpdkEnv>);
+
+#[cfg(feature = "dpdk")]
+impl DpdkRuns {
+    fn new(cli: &Cli) -> Result<DpdkRuns> {
+        Ok(DpdkRuns(match cli.ports_kind {
+            PortsKind::Dpdk => Some(df_perf::dpdk::DpdkEnv::start(!cli.no_huge, cli.eal_core)?),
+            PortsKind::Mem => None,
+        }))
+    }
+    fn run(&mut self, p: &Params) -> Result<Measurement> {
+        match &mut self.0 {
+            Some(env) => env.run(p),
+            None => Err(anyhow!("DPDK is not started")),
+        }
+    }
+    fn finish(self) -> Result<()> {
+        self.0.map_or(Ok(()), df_perf::dpdk::DpdkEnv::finish)
+    }
+}
+
+/// Without the `dpdk` feature, `--ports-kind dpdk` is refused up front.
+#[cfg(not(feature = "dpdk"))]
+struct DpdkRuns;
+
+#[cfg(not(feature = "dpdk"))]
+impl DpdkRuns {
+    fn new(cli: &Cli) -> Result<DpdkRuns> {
+        match cli.ports_kind {
+            PortsKind::Mem => Ok(DpdkRuns),
+            PortsKind::Dpdk => Err(anyhow!(
+                "--ports-kind dpdk: this dfperf was built without DPDK; build it with \
+                 `cargo build --release -p df-perf --features dpdk`"
+            )),
+        }
+    }
+    fn run(&mut self, _p: &Params) -> Result<Measurement> {
+        Err(anyhow!(
+            "--ports-kind dpdk needs a build with --features dpdk"
+        ))
+    }
+    fn finish(self) -> Result<()> {
+        Ok(())
+    }
 }

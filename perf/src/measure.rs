@@ -13,8 +13,8 @@ use df_dp::counters::{FrameworkDrop, WorkerCounters};
 use df_dp::port::gen::GenPort;
 use df_dp::port::Port;
 use df_dp::sys::{allocations, tsc_hz};
-use df_dp::worker::{WorkerSpec, Workers};
-use df_dp::ExecConfig;
+use df_dp::worker::{WorkerEnv, WorkerReport, WorkerSpec, Workers};
+use df_dp::{ExecConfig, Graph};
 
 use crate::scenario::{build_graph, port_frames, Params};
 
@@ -58,6 +58,25 @@ pub struct Measurement {
     pub pinned: bool,
     /// Trace of the first `--trace` packets (worker 0), one line per record.
     pub trace: Vec<String>,
+    /// What the DPDK ports did (with `--ports-kind dpdk`).
+    pub dpdk: Option<DpdkInfo>,
+}
+
+/// DPDK facts of a run over DPDK ports.
+#[derive(Debug, Clone, Default, serde::Serialize)]
+pub struct DpdkInfo {
+    /// The port specs, in switch port order.
+    pub ports: Vec<String>,
+    /// Whether EAL ran on hugepages.
+    pub hugepages: bool,
+    /// Whether workers registered with EAL (lcore cache on).
+    pub lcore_registered: bool,
+    /// The rx queue assignment table.
+    pub rxq_table: String,
+    /// Mbufs still out of the mempools after teardown (should be 0).
+    pub mbufs_leaked: u64,
+    /// Each port's driver counters after the run: (spec, rx, tx, rx dropped).
+    pub port_stats: Vec<(String, u64, u64, u64)>,
 }
 
 #[derive(Clone, Default)]
@@ -105,7 +124,6 @@ pub fn run(p: &Params) -> Result<Measurement> {
         return Err(anyhow!("--workers must be at least 1"));
     }
     let graph = build_graph(p)?;
-    let hz = tsc_hz();
     let specs = (0..p.workers)
         .map(|w| {
             let ports: Vec<(u16, Box<dyn Port>)> = (0..p.ports)
@@ -121,7 +139,23 @@ pub fn run(p: &Params) -> Result<Measurement> {
                 bindings: Vec::new(),
             }
         })
+        .map(|s| (s, WorkerEnv::default()))
         .collect();
+    let (m, _reports) = measure(p, &graph, specs)?;
+    Ok(m)
+}
+
+/// Runs `specs` on the compiled `graph` for `p`'s warm-up and window and
+/// measures; returns the workers' reports too (their ports, to close or read).
+///
+/// # Errors
+/// A worker thread cannot start.
+pub fn measure(
+    p: &Params,
+    graph: &Arc<Graph>,
+    specs: Vec<(WorkerSpec, WorkerEnv)>,
+) -> Result<(Measurement, Vec<WorkerReport>)> {
+    let hz = tsc_hz();
     let cfg = ExecConfig {
         ports: p.ports as usize,
         pool_size: p.pool,
@@ -146,7 +180,7 @@ pub fn run(p: &Params) -> Result<Measurement> {
     };
     let (mut a, mut b) = (empty.clone(), empty);
 
-    let workers = Workers::start(&graph, specs, &cfg)?;
+    let workers = Workers::start_with(graph, specs, &cfg)?;
     std::thread::sleep(Duration::from_secs_f64(p.warmup));
     let counters = workers.counters().to_vec();
     snap(&counters, &mut a);
@@ -190,7 +224,7 @@ pub fn run(p: &Params) -> Result<Measurement> {
         .zip(a.drops.iter().zip(&b.drops))
         .filter_map(|(n, (x, y))| (y > x).then(|| (n, y - x)))
         .collect();
-    Ok(Measurement {
+    let m = Measurement {
         params: p.clone(),
         tx_packets: tx,
         rx_packets: b.rx - a.rx,
@@ -203,5 +237,7 @@ pub fn run(p: &Params) -> Result<Measurement> {
         tsc_hz: hz,
         pinned,
         trace,
-    })
+        dpdk: None,
+    };
+    Ok((m, reports))
 }

@@ -53,6 +53,26 @@ pub fn text(m: &Measurement) -> String {
         let _ = writeln!(s, "  drops: {}", d.join(", "));
     }
     let _ = writeln!(s, "  allocations in steady state: {}", m.allocations);
+    if let Some(d) = &m.dpdk {
+        let _ = writeln!(
+            s,
+            "  dpdk: {} ({}, workers {}registered with EAL); mbufs leaked after teardown: {}",
+            d.ports.join(" -> "),
+            if d.hugepages {
+                "hugepages"
+            } else {
+                "--no-huge"
+            },
+            if d.lcore_registered { "" } else { "not " },
+            d.mbufs_leaked
+        );
+        for (spec, rx, tx, dropped) in &d.port_stats {
+            let _ = writeln!(s, "    {spec}: rx {rx} tx {tx} rx-dropped {dropped}");
+        }
+        for l in d.rxq_table.lines() {
+            let _ = writeln!(s, "    {l}");
+        }
+    }
     if !m.trace.is_empty() {
         let _ = writeln!(s, "  trace of the first {} packet(s):", p.trace);
         for l in &m.trace {

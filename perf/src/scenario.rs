@@ -33,6 +33,17 @@ impl Scenario {
     }
 }
 
+/// What the switch ports are.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum PortsKind {
+    /// In-memory generator + sink ports (no DPDK needed).
+    Mem,
+    /// DPDK virtual devices, as the peers' scripts use them: io over
+    /// 2 x `net_null`, l2 over `net_pcap` (infinite rx) -> `net_null`.
+    Dpdk,
+}
+
 /// Frame sizes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "kebab-case")]
@@ -68,6 +79,14 @@ pub struct Params {
     pub pool: usize,
     /// Trace the first this many packets of worker 0.
     pub trace: u32,
+    /// What the ports are.
+    pub ports_kind: PortsKind,
+    /// DPDK: run EAL on hugepages (else `--no-huge`).
+    pub hugepages: bool,
+    /// DPDK: register workers with EAL (per-lcore mempool cache).
+    pub lcore_register: bool,
+    /// l2: every FDB MAC lives on this port (`None`: spread over the ports).
+    pub fdb_port: Option<u16>,
 }
 
 impl Default for Params {
@@ -84,6 +103,10 @@ impl Default for Params {
             seconds: 5.0,
             pool: 8192,
             trace: 0,
+            ports_kind: PortsKind::Mem,
+            hugepages: true,
+            lcore_register: true,
+            fdb_port: None,
         }
     }
 }
@@ -161,8 +184,11 @@ pub fn build_graph(p: &Params) -> Result<Arc<Graph>> {
                         network_key: 1,
                         ports: (0..p.macs)
                             .map(|m| L2Port {
-                                port_key: port_key((m % u32::from(p.ports)) as u16),
+                                port_key: port_key(
+                                    p.fdb_port.unwrap_or((m % u32::from(p.ports)) as u16),
+                                ),
                                 mac: EthernetAddress(fdb_mac(m)),
+                                ips: Vec::new(),
                             })
                             .collect(),
                     }],
@@ -172,6 +198,18 @@ pub fn build_graph(p: &Params) -> Result<Arc<Graph>> {
         }
     }
     Ok(Arc::new(g))
+}
+
+/// The peers' pcap frames (`shared/peers/lib/mkpcap.py OUT macs flows`),
+/// byte for byte: `flows` UDP frames of `wire` bytes on the wire (FCS
+/// included), frame i to FDB MAC i % macs from 02:00:01:00:00:01.
+pub fn peer_frames(p: &Params, wire: usize) -> Vec<Vec<u8>> {
+    (0..p.flows.max(1))
+        .map(|i| {
+            let k = i % p.macs.max(1);
+            frames::udp4(fdb_mac(k), [2, 0, 1, 0, 0, 1], k, wire.saturating_sub(4))
+        })
+        .collect()
 }
 
 /// The frames switch port `port` generates: `flows` UDP flows, each to an
@@ -200,4 +238,27 @@ pub fn port_frames(p: &Params, port: u16) -> Vec<Vec<u8>> {
             )
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Frames 0 and 999 of `mkpcap.py OUT 1000` (hex from the script).
+    #[test]
+    fn peer_frames_match_mkpcap() {
+        let f = peer_frames(&Params::default(), 64);
+        assert_eq!(f.len(), 1000);
+        let hex = |b: &[u8]| b.iter().map(|x| format!("{x:02x}")).collect::<String>();
+        assert_eq!(
+            hex(&f[0]),
+            "02000000000002000100000108004500002e000000004011ee98c6120001c613000004000400001a\
+             0000000000000000000000000000000000000000"
+        );
+        assert_eq!(
+            hex(&f[999]),
+            "0200000003e702000100000108004500002e03e700004011e6cac6120001c61303e7040007e7001a\
+             0000000000000000000000000000000000000000"
+        );
+    }
 }

@@ -60,6 +60,7 @@ pub fn one_network(n: u8) -> (InputConfig, L2Config, OutputConfig) {
                 .map(|i| L2Port {
                     port_key: u32::from(i),
                     mac: EthernetAddress(vm_mac(i)),
+                    ips: Vec::new(),
                 })
                 .collect(),
         }],

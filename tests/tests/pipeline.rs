@@ -323,6 +323,7 @@ vertex l2 (type l2)
   in.default reads [network_key, source_port_key]
   out.unicast -> output.in.default writes [destination_port_key]
   out.flood -> output.in.default writes [destination_port_key]
+  out.reply -> output.in.default writes [destination_port_key]
 vertex output (type output)
   in.default reads [destination_port_key]
 ";
@@ -335,21 +336,45 @@ vertex output (type output)
 }
 
 #[test]
-fn seed_layout_parses_and_names_each_missing_app_type() {
+fn seed_layout_compiles_with_every_app_type() {
     let layout = df_dp::Layout::parse(df_catalog::SEED_LAYOUT).unwrap();
     assert_eq!(layout.vertices.len(), 7);
     assert_eq!(layout.edges.len(), 9);
-    let e = df_catalog::compile_layout(df_catalog::SEED_LAYOUT, &df_dp::RcuDomain::new())
-        .unwrap_err()
-        .to_string();
-    assert_eq!(
-        e,
-        "the datapath layout has 4 errors:
-  - vertex `provider`: unknown app type `provider` (known types: dhcp, input, l2, output, portsec, xconnect)
-  - vertex `secgroup`: unknown app type `sg` (known types: dhcp, input, l2, output, portsec, xconnect)
-  - vertex `l3`: unknown app type `l3-proactive` (known types: dhcp, input, l2, output, portsec, xconnect)
-  - vertex `firewall`: unknown app type `firewall` (known types: dhcp, input, l2, output, portsec, xconnect)"
+    let g = df_catalog::compile_layout(df_catalog::SEED_LAYOUT, &df_dp::RcuDomain::new()).unwrap();
+    let text = g.describe();
+    println!("{text}");
+    // The seed's nine edges, unchanged.
+    for edge in [
+        "out.default -> l2.in.default",
+        "out.vm-egress -> portsec.in.default",
+        "out.accept -> secgroup.in.egress",
+        "out.egress-accept -> l2.in.default",
+        "out.unicast -> l3.in.ingress-filter",
+        "out.ingress-match -> firewall.in.egress",
+        "out.egress-accept -> l3.in.route",
+        "out.post-route -> firewall.in.ingress (progress)",
+        "out.ingress-accept -> l2.in.default",
+    ] {
+        assert!(text.contains(edge), "missing `{edge}` in\n{text}");
+    }
+    // The egress path Dragonflow kept in fixed tables joins by default edges.
+    assert!(
+        text.contains("vertex output (type output) (implicit)"),
+        "{text}"
     );
+    assert!(
+        text.contains("out.flood -> output.in.default (default)"),
+        "{text}"
+    );
+    assert!(
+        text.contains("out.forward -> output.in.default (default)"),
+        "{text}"
+    );
+    assert!(
+        text.contains("out.reject-route -> l3.in.route (default)"),
+        "{text}"
+    );
+    assert!(g.port_queue("provider.in.default").is_some());
 }
 
 #[test]

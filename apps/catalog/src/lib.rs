@@ -6,17 +6,81 @@
 //! dependencies and one line to [`APP_TYPES`].
 #![forbid(unsafe_code)]
 
+use df_dp::graph::DefaultEdge;
 use df_dp::{AppType, AppTypeOf, Graph, GraphErrors, Layout, RcuDomain};
 
 static DHCP: AppTypeOf<df_app_dhcp::DhcpApp> = AppTypeOf::new();
+static FIREWALL: AppTypeOf<df_app_firewall::FirewallApp> = AppTypeOf::new();
 static INPUT: AppTypeOf<df_app_input::InputApp> = AppTypeOf::new();
 static L2: AppTypeOf<df_app_l2::L2App> = AppTypeOf::new();
+static L3: AppTypeOf<df_app_l3::L3App> = AppTypeOf::new();
 static OUTPUT: AppTypeOf<df_app_output::OutputApp> = AppTypeOf::new();
 static PORTSEC: AppTypeOf<df_app_portsec::PortsecApp> = AppTypeOf::new();
+static PROVIDER: AppTypeOf<df_app_provider::ProviderApp> = AppTypeOf::new();
+static SG: AppTypeOf<df_app_sg::SgApp> = AppTypeOf::new();
 static XCONNECT: AppTypeOf<df_app_xconnect::XconnectApp> = AppTypeOf::new();
 
 /// Every app type, by the name the layout's `type:` uses.
-pub static APP_TYPES: &[&dyn AppType] = &[&DHCP, &INPUT, &L2, &OUTPUT, &PORTSEC, &XCONNECT];
+pub static APP_TYPES: &[&dyn AppType] = &[
+    &DHCP, &FIREWALL, &INPUT, &L2, &L3, &OUTPUT, &PORTSEC, &PROVIDER, &SG, &XCONNECT,
+];
+
+/// Where exits a layout leaves unwired go: the egress path Dragonflow kept
+/// in fixed tables (dispatch to the destination port, table 115), which a
+/// layout need not spell out (the seed's does not). `dfctl show graph`
+/// marks these edges `(default)` and the vertices they create `(implicit)`.
+pub static DEFAULT_EDGES: &[DefaultEdge] = &[
+    DefaultEdge {
+        app_type: "l2",
+        exit: "unicast",
+        targets: &[("output", "default", true)],
+    },
+    DefaultEdge {
+        app_type: "l2",
+        exit: "reply",
+        targets: &[("output", "default", true)],
+    },
+    DefaultEdge {
+        app_type: "l2",
+        exit: "flood",
+        targets: &[("output", "default", true)],
+    },
+    DefaultEdge {
+        app_type: "l3-proactive",
+        exit: "forward",
+        targets: &[("output", "default", true)],
+    },
+    DefaultEdge {
+        app_type: "l3-proactive",
+        exit: "local-reply",
+        targets: &[("output", "default", true)],
+    },
+    DefaultEdge {
+        app_type: "sg",
+        exit: "ingress-accept",
+        targets: &[("output", "default", true)],
+    },
+    DefaultEdge {
+        app_type: "firewall",
+        exit: "reject-reply",
+        targets: &[("output", "default", true)],
+    },
+    DefaultEdge {
+        app_type: "firewall",
+        exit: "reject-route",
+        targets: &[("l3-proactive", "route", false)],
+    },
+    DefaultEdge {
+        app_type: "dhcp",
+        exit: "reply",
+        targets: &[("output", "default", true)],
+    },
+    DefaultEdge {
+        app_type: "xconnect",
+        exit: "default",
+        targets: &[("output", "default", true)],
+    },
+];
 
 /// The default layout: input -> l2 -> output.
 pub const DEFAULT_LAYOUT: &str = include_str!("../../../etc/layouts/default.yaml");
@@ -39,12 +103,42 @@ pub fn app_type(name: &str) -> Option<&'static dyn AppType> {
 /// Every problem in the layout, one per line.
 pub fn compile_layout(text: &str, rcu: &RcuDomain) -> Result<Graph, GraphErrors> {
     let layout = Layout::parse(text)?;
-    df_dp::compile(&layout, APP_TYPES, rcu)
+    df_dp::graph::compile_with_defaults(&layout, APP_TYPES, DEFAULT_EDGES, rcu)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn unwired_exits_take_their_default_edges() {
+        let g = compile_layout(
+            "vertices:\n  input: {type: input}\n  l2: {type: l2}\nedges:\n  input.out.vm-egress: l2.in.default\n",
+            &RcuDomain::new(),
+        )
+        .unwrap();
+        let text = g.describe();
+        assert!(
+            text.contains("out.unicast -> output.in.default (default)"),
+            "{text}"
+        );
+        assert!(
+            text.contains("out.flood -> output.in.default (default)"),
+            "{text}"
+        );
+        assert!(
+            text.contains("vertex output (type output) (implicit)"),
+            "{text}"
+        );
+        // Two vertices of the target type make the default ambiguous.
+        let e = compile_layout(
+            "vertices:\n  input: {type: input}\n  l2: {type: l2}\n  o1: {type: output}\n  o2: {type: output}\nedges:\n  input.out.vm-egress: l2.in.default\n  l2.out.unicast: o1.in.default\n",
+            &RcuDomain::new(),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(e.contains("exit `l2.out.flood` is unwired and its default target, app type `output`, has several vertices in the layout: wire the exit explicitly"), "{e}");
+    }
 
     #[test]
     fn every_contract_is_consistent_and_names_are_unique() {

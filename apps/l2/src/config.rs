@@ -1,4 +1,7 @@
-//! What control hands `l2`: each network's ports and their MACs.
+//! What control hands `l2`: each network's ports, their MACs and the IP
+//! addresses the ARP and ND responders answer for.
+
+use std::net::IpAddr;
 
 use df_wire::EthernetAddress;
 use serde::{Deserialize, Deserializer};
@@ -21,8 +24,9 @@ pub struct L2Network {
     pub ports: Vec<L2Port>,
 }
 
-/// One port of a network.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+/// One port of a network. Router interfaces and DHCP ports are ports like
+/// any other here: their IPs are answered for with their MACs.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct L2Port {
     /// The logical port's unique key (non-zero).
@@ -30,6 +34,11 @@ pub struct L2Port {
     /// Its MAC address (unicast), written `aa:bb:cc:dd:ee:ff`.
     #[serde(deserialize_with = "mac")]
     pub mac: EthernetAddress,
+    /// Its IPv4 and IPv6 addresses (fixed IPs and allowed address pairs
+    /// owned by this MAC), answered locally for ARP and Neighbour
+    /// Solicitation; none by default.
+    #[serde(default, deserialize_with = "ips")]
+    pub ips: Vec<IpAddr>,
 }
 
 fn mac<'de, D: Deserializer<'de>>(d: D) -> Result<EthernetAddress, D::Error> {
@@ -39,4 +48,18 @@ fn mac<'de, D: Deserializer<'de>>(d: D) -> Result<EthernetAddress, D::Error> {
             "`{s}` is not a MAC address (expected six hex bytes, e.g. fa:16:3e:00:00:01)"
         ))
     })
+}
+
+fn ips<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<IpAddr>, D::Error> {
+    let list = Vec::<String>::deserialize(d)?;
+    list.iter()
+        .enumerate()
+        .map(|(i, s)| {
+            s.parse().map_err(|_| {
+                serde::de::Error::custom(format!(
+                    "ips[{i}]: `{s}` is not an IP address (expected IPv4 like 10.0.0.5 or IPv6 like fd00::5)"
+                ))
+            })
+        })
+        .collect()
 }

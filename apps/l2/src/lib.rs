@@ -1,9 +1,19 @@
 //! App `l2`: proactive L2 forwarding inside a logical network (Dragonflow's
-//! l2 app, table 55). The forwarding database comes from the NB model; there
-//! is no MAC learning. A unicast destination MAC is looked up by (network key,
-//! MAC) and leaves by `out.unicast` with the destination port key set;
-//! broadcast and multicast are replicated to every port of the network but
-//! the source, each copy leaving by `out.flood` with its destination port key.
+//! l2 app, table 55) and its ARP and ND responders (tables 25 and 45).
+//!
+//! The forwarding database comes from the NB model; there is no MAC
+//! learning. A unicast destination MAC is looked up by (network key, MAC)
+//! and leaves by `out.unicast` with the destination port key set; broadcast
+//! and multicast are replicated to every port of the network but the
+//! source, each copy leaving by `out.flood` with its destination port key.
+//!
+//! Before that lookup, an ARP request or IPv6 Neighbour Solicitation from a
+//! logical port for an address some port of the network owns (each port's
+//! `ips`: fixed IPs, router interfaces and DHCP ports alike) is answered in
+//! place with the owner's MAC, as Dragonflow's `l2_responder` does, and the
+//! reply leaves by `out.reply` with destination port key := source port
+//! key. Requests for unknown addresses, gratuitous ARPs and probes, and a
+//! DAD probe for the sender's own address take the normal path.
 #![forbid(unsafe_code)]
 
 mod config;
@@ -25,11 +35,11 @@ pub use tables::L2Tables;
 /// The contract of `l2`.
 pub static CONTRACT: AppContract = AppContract {
     type_name: "l2",
-    summary: "proactive L2 lookup by (network, destination MAC); flood broadcast and multicast",
+    summary: "proactive L2 lookup by (network, destination MAC); flood broadcast and multicast; answer ARP and ND for known addresses",
     entries: &[EntrySpec {
         name: "default",
         reads: &[NETWORK_KEY, SOURCE_PORT_KEY],
-        exits: &["unicast", "flood"],
+        exits: &["unicast", "flood", "reply"],
         from_ports: false,
         doc: "classified packets of a logical network",
     }],
@@ -46,9 +56,16 @@ pub static CONTRACT: AppContract = AppContract {
             progress: false,
             doc: "one copy per port of the network but the source (broadcast, multicast)",
         },
+        // Keep after `unicast` and `flood`: stages index exits by position.
+        ExitSpec {
+            name: "reply",
+            writes: &[DESTINATION_PORT_KEY],
+            progress: false,
+            doc: "an ARP reply or Neighbour Advertisement, back to the requesting port",
+        },
     ],
     drops: counters::DROPS,
-    tables: &["fdb", "flood"],
+    tables: &["fdb", "flood", "responder"],
 };
 
 /// The `l2` app.

@@ -1,16 +1,26 @@
-//! `l2`'s hot path: an FDB hash lookup per unicast packet, replication for
-//! broadcast and multicast.
+//! `l2`'s hot path: the ARP and ND responders (see [`respond`]), then an
+//! FDB hash lookup per unicast packet, replication for broadcast and
+//! multicast.
+//!
+//! The responders cost the common packet one EtherType compare; only ARP
+//! and IPv6 frames (and only while some port has addresses) go further.
 
 use std::sync::Arc;
 
 use df_dp::{Batch, EntryId, ExitId, Packet, RcuCell, RegSlot, Stage, StageIo};
+use df_wire::ETHERNET_HEADER_LEN;
 
 use crate::counters::{NO_FLOOD_TARGET, RUNT, UNKNOWN_NETWORK, UNKNOWN_UNICAST};
 use crate::tables::{fdb_key, L2Tables};
 use crate::trace::{FDB_HIT, FLOOD_COPIES};
 
+mod respond;
+#[cfg(test)]
+mod responder_tests;
+
 const UNICAST: ExitId = ExitId(0);
 const FLOOD: ExitId = ExitId(1);
+const REPLY: ExitId = ExitId(2);
 
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Regs {
@@ -58,16 +68,18 @@ impl L2Stage {
 impl Stage for L2Stage {
     fn process(&mut self, _entry: EntryId, batch: &mut Batch, io: &mut StageIo<'_>) {
         let t = self.tables.read(io.rcu());
-        for mut pkt in batch.drain() {
-            let d = pkt.data();
-            let Some(dst) = d.get(..6) else {
-                io.drop(pkt, RUNT);
-                continue;
-            };
-            if d.len() < 14 {
+        for pkt in batch.drain() {
+            if pkt.len() < ETHERNET_HEADER_LEN {
                 io.drop(pkt, RUNT);
                 continue;
             }
+            let Some(mut pkt) = respond::answer(self.regs, t, pkt, io) else {
+                continue;
+            };
+            let Some(dst) = pkt.data().get(..6) else {
+                io.drop(pkt, RUNT);
+                continue;
+            };
             let net = pkt.reg(self.regs.net);
             if dst[0] & 1 != 0 {
                 self.flood(t, pkt, net, io);

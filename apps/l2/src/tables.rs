@@ -1,5 +1,8 @@
-//! `l2`'s tables: the forwarding database (network, MAC) -> port key, and
-//! each network's flood list.
+//! `l2`'s tables: the forwarding database (network, MAC) -> port key, each
+//! network's flood list, and the responders' address maps (network, IPv4)
+//! and (network, IPv6) -> the owning port's MAC and key.
+
+use std::net::IpAddr;
 
 use df_dp::table::KeyMap;
 use df_wire::EthernetAddress;
@@ -14,20 +17,38 @@ pub(crate) fn fdb_key(network: u32, mac: &[u8; 6]) -> u128 {
     ((network as u128) << 48) | m as u128
 }
 
+/// The ARP responder's key: network key in the high 32 bits, IPv4 in the low.
+#[inline]
+pub(crate) fn arp_key(network: u32, ip: u32) -> u64 {
+    (u64::from(network) << 32) | u64::from(ip)
+}
+
+/// The port that owns an address: what a reply advertises.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Owner {
+    pub(crate) mac: EthernetAddress,
+    pub(crate) port_key: u32,
+}
+
 /// Lookup-ready forwarding state.
 #[derive(Debug, Clone, Default)]
 pub struct L2Tables {
     pub(crate) fdb: HashMap<u128, u32>,
     pub(crate) flood: KeyMap<u32>,
     pub(crate) flood_lists: Vec<Box<[u32]>>,
+    /// (network, IPv4) -> owner, keyed by [`arp_key`].
+    pub(crate) arp: HashMap<u64, Owner>,
+    /// (network, IPv6) -> owner.
+    pub(crate) nd: HashMap<(u32, u128), Owner>,
 }
 
 impl L2Tables {
     /// Builds the tables.
     ///
     /// # Errors
-    /// A zero key, a network listed twice, a multicast MAC on a port, or a
-    /// MAC used twice in one network, naming the entry.
+    /// A zero key, a network listed twice, a multicast MAC on a port, a
+    /// MAC used twice in one network, an IP that is not unicast, or an IP
+    /// owned by two ports of one network, naming the entry.
     pub fn build(cfg: &L2Config) -> Result<L2Tables, String> {
         let mut t = L2Tables::default();
         for (i, n) in cfg.networks.iter().enumerate() {
@@ -55,6 +76,14 @@ impl L2Tables {
                         p.mac, n.network_key, p.port_key
                     ));
                 }
+                for (k, ip) in p.ips.iter().enumerate() {
+                    let owner = Owner {
+                        mac: p.mac,
+                        port_key: p.port_key,
+                    };
+                    t.add_ip(n.network_key, *ip, owner)
+                        .map_err(|e| format!("{at}.ips[{k}]: {e}"))?;
+                }
                 if !list.contains(&p.port_key) {
                     list.push(p.port_key);
                 }
@@ -63,6 +92,41 @@ impl L2Tables {
             t.flood_lists.push(list.into_boxed_slice());
         }
         Ok(t)
+    }
+
+    /// Records that `owner` has `ip` in `network`.
+    fn add_ip(&mut self, network: u32, ip: IpAddr, owner: Owner) -> Result<(), String> {
+        let unicast = match ip {
+            IpAddr::V4(a) => !(a.is_unspecified() || a.is_broadcast() || a.is_multicast()),
+            IpAddr::V6(a) => !(a.is_unspecified() || a.is_multicast()),
+        };
+        if !unicast {
+            return Err(format!("{ip} is not a unicast address"));
+        }
+        let old = match ip {
+            IpAddr::V4(a) => *self
+                .arp
+                .entry(arp_key(network, u32::from(a)))
+                .or_insert(owner),
+            IpAddr::V6(a) => *self.nd.entry((network, u128::from(a))).or_insert(owner),
+        };
+        if old != owner {
+            return Err(format!(
+                "IP {ip} is used twice in network {network} (port key {} with MAC {} and port key {} with MAC {})",
+                old.port_key, old.mac, owner.port_key, owner.mac
+            ));
+        }
+        Ok(())
+    }
+
+    /// The MAC and port key owning `ip` in `network`, as the responders
+    /// see them.
+    pub fn owner(&self, network: u32, ip: IpAddr) -> Option<(EthernetAddress, u32)> {
+        let o = match ip {
+            IpAddr::V4(a) => self.arp.get(&arp_key(network, u32::from(a))),
+            IpAddr::V6(a) => self.nd.get(&(network, u128::from(a))),
+        }?;
+        Some((o.mac, o.port_key))
     }
 
     /// The port key of `mac` in `network`.
@@ -82,7 +146,26 @@ impl L2Tables {
             })
             .collect();
         fdb.sort();
+        let mut ips: Vec<(u32, IpAddr, String, u32)> = self
+            .arp
+            .iter()
+            .map(|(k, o)| {
+                (
+                    (*k >> 32) as u32,
+                    IpAddr::from((*k as u32).to_be_bytes()),
+                    o,
+                )
+            })
+            .chain(
+                self.nd
+                    .iter()
+                    .map(|((n, a), o)| (*n, IpAddr::from(a.to_be_bytes()), o)),
+            )
+            .map(|(n, ip, o)| (n, ip, o.mac.to_string(), o.port_key))
+            .collect();
+        ips.sort();
         serde_json::json!({
+            "responder": ips.iter().map(|(n, ip, m, p)| serde_json::json!({"network_key": n, "ip": ip.to_string(), "mac": m, "port_key": p})).collect::<Vec<_>>(),
             "fdb": fdb.iter().map(|(n, m, p)| serde_json::json!({"network_key": n, "mac": m, "port_key": p})).collect::<Vec<_>>(),
             "networks": self.flood.iter().map(|(n, i)| serde_json::json!({
                 "network_key": n,
@@ -132,5 +215,85 @@ mod tests {
         .unwrap_err()
         .to_string();
         assert!(e.contains("`zz` is not a MAC address"), "{e}");
+    }
+
+    #[test]
+    fn ips_build_the_responder_maps() {
+        let t = L2Tables::build(&cfg(r#"{"networks":[
+                {"network_key":1,"ports":[
+                    {"port_key":1,"mac":"02:00:00:00:00:01","ips":["10.0.0.1","fd00::1"]},
+                    {"port_key":2,"mac":"02:00:00:00:00:02","ips":["10.0.0.2"]},
+                    {"port_key":3,"mac":"02:00:00:00:00:03"}]},
+                {"network_key":2,"ports":[
+                    {"port_key":4,"mac":"02:00:00:00:00:04","ips":["10.0.0.1"]}]}]}"#))
+        .unwrap();
+        let mac = |s: &str| s.parse::<EthernetAddress>().unwrap();
+        let ip = |s: &str| s.parse::<IpAddr>().unwrap();
+        assert_eq!(
+            t.owner(1, ip("10.0.0.1")),
+            Some((mac("02:00:00:00:00:01"), 1))
+        );
+        assert_eq!(
+            t.owner(1, ip("fd00::1")),
+            Some((mac("02:00:00:00:00:01"), 1))
+        );
+        assert_eq!(
+            t.owner(2, ip("10.0.0.1")),
+            Some((mac("02:00:00:00:00:04"), 4)),
+            "the same IP in another network is another address"
+        );
+        assert_eq!(t.owner(1, ip("10.0.0.3")), None);
+        assert_eq!(t.owner(1, ip("fd00::2")), None);
+        let d = t.describe();
+        assert_eq!(d["responder"][0]["ip"], "10.0.0.1");
+        assert_eq!(d["responder"][2]["ip"], "fd00::1");
+        assert_eq!(d["responder"][3]["port_key"], 4);
+    }
+
+    #[test]
+    fn bad_ips_name_the_entry_and_both_owners() {
+        let e = L2Tables::build(&cfg(r#"{"networks":[{"network_key":1,"ports":[
+                {"port_key":1,"mac":"02:00:00:00:00:01","ips":["10.0.0.1"]},
+                {"port_key":2,"mac":"02:00:00:00:00:02","ips":["10.0.0.2","10.0.0.1"]}]}]}"#))
+        .unwrap_err();
+        assert_eq!(
+            e,
+            "networks[0].ports[1].ips[1]: IP 10.0.0.1 is used twice in network 1 (port key 1 with MAC 02:00:00:00:00:01 and port key 2 with MAC 02:00:00:00:00:02)"
+        );
+        let e = L2Tables::build(&cfg(r#"{"networks":[{"network_key":1,"ports":[
+                {"port_key":1,"mac":"02:00:00:00:00:01","ips":["fd00::1"]},
+                {"port_key":2,"mac":"02:00:00:00:00:02","ips":["fd00::1"]}]}]}"#))
+        .unwrap_err();
+        assert!(
+            e.starts_with("networks[0].ports[1].ips[0]: IP fd00::1 is used twice"),
+            "{e}"
+        );
+        let e = L2Tables::build(&cfg(r#"{"networks":[{"network_key":1,"ports":[
+                {"port_key":1,"mac":"02:00:00:00:00:01","ips":["10.0.0.1","224.0.0.1"]}]}]}"#))
+        .unwrap_err();
+        assert_eq!(
+            e,
+            "networks[0].ports[0].ips[1]: 224.0.0.1 is not a unicast address"
+        );
+        for bad in ["0.0.0.0", "255.255.255.255", "::", "ff02::1"] {
+            let json = format!(
+                r#"{{"networks":[{{"network_key":1,"ports":[{{"port_key":1,"mac":"02:00:00:00:00:01","ips":["{bad}"]}}]}}]}}"#
+            );
+            let e = L2Tables::build(&cfg(&json)).unwrap_err();
+            assert!(e.ends_with("is not a unicast address"), "{e}");
+        }
+        // The same port listing an address twice is not a conflict.
+        L2Tables::build(&cfg(r#"{"networks":[{"network_key":1,"ports":[
+                {"port_key":1,"mac":"02:00:00:00:00:01","ips":["10.0.0.1","10.0.0.1"]}]}]}"#))
+        .unwrap();
+        let e = serde_json::from_str::<L2Config>(
+            r#"{"networks":[{"network_key":1,"ports":[{"port_key":1,"mac":"02:00:00:00:00:01","ips":["10.0.0.1","10.0.0"]}]}]}"#,
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            e.contains("ips[1]: `10.0.0` is not an IP address (expected IPv4 like 10.0.0.5 or IPv6 like fd00::5)"),
+            "{e}"
+        );
     }
 }

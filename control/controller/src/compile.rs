@@ -140,7 +140,7 @@ pub fn compile(snap: &Snapshot, local: &Local) -> Compiled {
         if !local_keys.contains(&pk) && !lp.enabled {
             continue;
         }
-        for mac in &lp.macs {
+        for (mi, mac) in lp.macs.iter().enumerate() {
             if let Some(other) = seen_mac.insert((nk, mac.0), lp.id.clone()) {
                 warn.push(format!(
                     "MAC {mac} is used by lports `{other}` and `{}` in network `{}`: `{}` keeps it",
@@ -151,6 +151,9 @@ pub fn compile(snap: &Snapshot, local: &Local) -> Compiled {
             list.push(L2Port {
                 port_key: pk,
                 mac: EthernetAddress(mac.0),
+                // The ARP/ND responder answers for the port's IPs with its
+                // first MAC.
+                ips: if mi == 0 { lp.ips.clone() } else { Vec::new() },
             });
         }
     }

@@ -4,8 +4,14 @@
 //! Both are built once with their final capacity and never grow: a push into
 //! a full one hands the packet back, so the caller counts the drop instead of
 //! the container allocating (STYLE.md rule 5).
-
-use std::collections::VecDeque;
+//!
+//! Both keep their packets in a `Vec` whose real capacity is at least
+//! [`FRAME_CAP`], whatever their logical capacity, so that the executor can
+//! hand a whole queue to a stage (or a whole received burst to a queue) by
+//! swapping storage, O(1), instead of moving packets one by one; no swap can
+//! ever leave a container with less room than its logical capacity. A frame
+//! is a `Vec` used from index 0, not a ring: its live packets stay in the
+//! first cache lines of the buffer instead of wandering through all of it.
 
 use crate::packet::Packet;
 
@@ -15,6 +21,11 @@ pub const BURST: usize = 32;
 pub const BATCH_MAX: usize = 64;
 /// Capacity of the frame queue in front of each graph entry.
 pub const FRAME_CAP: usize = 1024;
+
+/// Storage for `cap` packets: never less than [`FRAME_CAP`] (see the module doc).
+fn storage(cap: usize) -> Vec<Packet> {
+    Vec::with_capacity(cap.max(FRAME_CAP))
+}
 
 /// Up to `capacity` packets, processed together.
 #[derive(Debug)]
@@ -27,7 +38,7 @@ impl Batch {
     /// An empty batch that holds at most `capacity` packets.
     pub fn with_capacity(capacity: usize) -> Batch {
         Batch {
-            pkts: Vec::with_capacity(capacity),
+            pkts: storage(capacity),
             cap: capacity,
         }
     }
@@ -38,7 +49,7 @@ impl Batch {
     }
 
     /// Adds a packet; hands it back if the batch is full.
-    #[inline]
+    #[inline(always)]
     pub fn push(&mut self, pkt: Packet) -> Result<(), Packet> {
         if self.pkts.len() < self.cap {
             self.pkts.push(pkt);
@@ -46,6 +57,16 @@ impl Batch {
         } else {
             Err(pkt)
         }
+    }
+
+    /// Appends the packets of `iter`, at most [`Batch::room`] of them; the
+    /// caller makes sure `iter` has no more (what is left is not consumed).
+    /// Cheaper than a `push` loop for exact-size iterators: one capacity
+    /// check, the length kept in a register.
+    #[inline]
+    pub fn extend_within<I: IntoIterator<Item = Packet>>(&mut self, iter: I) {
+        let room = self.room();
+        self.pkts.extend(iter.into_iter().take(room));
     }
 
     /// Removes the last packet.
@@ -128,7 +149,7 @@ impl Default for Batch {
 /// A FIFO of packets waiting at one graph entry, of fixed capacity.
 #[derive(Debug)]
 pub struct Frame {
-    q: VecDeque<Packet>,
+    q: Vec<Packet>,
     cap: usize,
 }
 
@@ -136,29 +157,45 @@ impl Frame {
     /// An empty frame queue holding at most `capacity` packets.
     pub fn with_capacity(capacity: usize) -> Frame {
         Frame {
-            q: VecDeque::with_capacity(capacity),
+            q: storage(capacity),
             cap: capacity,
         }
     }
 
     /// Appends a packet; hands it back if the queue is full.
-    #[inline]
+    #[inline(always)]
     pub fn push(&mut self, pkt: Packet) -> Result<(), Packet> {
         if self.q.len() < self.cap {
-            self.q.push_back(pkt);
+            self.q.push(pkt);
             Ok(())
         } else {
             Err(pkt)
         }
     }
 
-    /// Moves up to `batch.room()` packets from the front into `batch`.
+    /// Moves up to `batch.room()` packets from the front into `batch`: by
+    /// swapping storage when the batch is empty and takes them all.
     #[inline]
     pub fn take_into(&mut self, batch: &mut Batch) -> usize {
         let n = batch.room().min(self.q.len());
-        for p in self.q.drain(..n) {
-            // Cannot fail: n <= room.
-            let _ = batch.push(p);
+        if n == self.q.len() && batch.is_empty() {
+            std::mem::swap(&mut self.q, &mut batch.pkts);
+        } else {
+            batch.pkts.extend(self.q.drain(..n));
+        }
+        n
+    }
+
+    /// Moves as many packets of `batch` as fit to the back of the queue (by
+    /// swapping storage when the queue is empty), in order; the rest stay
+    /// in `batch`. Returns how many moved.
+    #[inline]
+    pub fn fill_from(&mut self, batch: &mut Batch) -> usize {
+        let n = (self.cap - self.q.len().min(self.cap)).min(batch.len());
+        if self.q.is_empty() && n == batch.len() {
+            std::mem::swap(&mut self.q, &mut batch.pkts);
+        } else {
+            self.q.extend(batch.pkts.drain(..n));
         }
         n
     }
@@ -176,7 +213,7 @@ impl Frame {
     }
 
     /// Removes every packet (shutdown, reconfiguration).
-    pub fn drain(&mut self) -> std::collections::vec_deque::Drain<'_, Packet> {
+    pub fn drain(&mut self) -> std::vec::Drain<'_, Packet> {
         self.q.drain(..)
     }
 }
@@ -218,5 +255,22 @@ mod tests {
         let got: Vec<u8> = b.as_slice().iter().map(|p| p.data()[0]).collect();
         assert_eq!(got, vec![0, 1, 2]);
         assert_eq!(f.len(), 2);
+        // All of it into an empty batch: storage swapped, order kept.
+        let mut all = Batch::with_capacity(3);
+        assert_eq!(f.take_into(&mut all), 2);
+        let got: Vec<u8> = all.as_slice().iter().map(|p| p.data()[0]).collect();
+        assert_eq!(got, vec![3, 4]);
+        assert!(f.is_empty());
+        // A batch into a frame: swap when empty, append (as far as it fits) otherwise.
+        assert_eq!(f.fill_from(&mut all), 2);
+        assert_eq!(f.fill_from(&mut b), 3);
+        let mut small = Frame::with_capacity(1);
+        let mut two = Batch::with_capacity(2);
+        two.push(pool.alloc().unwrap()).unwrap();
+        two.push(pool.alloc().unwrap()).unwrap();
+        assert_eq!(small.fill_from(&mut two), 1);
+        assert_eq!((small.len(), two.len()), (1, 1));
+        let got: Vec<u8> = f.drain().map(|p| p.data()[0]).collect();
+        assert_eq!(got, vec![3, 4, 0, 1, 2]);
     }
 }

@@ -9,6 +9,13 @@
 //! back to earlier queues, so the drain repeats until every queue is empty;
 //! the per-packet hop limit bounds it. One executor belongs to one worker: it
 //! owns that worker's stages, queues, packet pool, counters and trace ring.
+//!
+//! Costs are paid per vector, not per packet, where they can be: a worker
+//! queues the bursts of all its ports ([`Executor::enqueue`]) before one
+//! [`Executor::run`], so each stage call sees up to [`BATCH_MAX`] packets; a
+//! whole queue moves to a stage by swapping storage (see `batch`); each
+//! stage call reads the TSC once (its end is the next call's start); mbufs
+//! dropped during a round are freed in bulk at [`Executor::flush`].
 
 use std::sync::atomic::{AtomicU32, Ordering::Relaxed};
 use std::sync::Arc;
@@ -166,8 +173,17 @@ impl Executor {
 
     /// Runs `rx` (received on `port`) through the graph to completion. The
     /// batch is left empty; output waits in the transmit buffers until
-    /// [`Executor::flush`].
+    /// [`Executor::flush`]. Same as [`Executor::enqueue`] then [`Executor::run`].
     pub fn process(&mut self, port: u16, rx: &mut Batch, rcu: &RcuReader) {
+        self.enqueue(port, rx);
+        self.run(rcu);
+    }
+
+    /// Queues `rx` (received on `port`) at its port entry without running
+    /// the graph yet, so that bursts from several ports cross the graph
+    /// together in one [`Executor::run`] (bigger vectors: the per-stage-call
+    /// costs are shared by more packets). The batch is left empty.
+    pub fn enqueue(&mut self, port: u16, rx: &mut Batch) {
         let q = self
             .port_queue
             .get(port as usize)
@@ -176,7 +192,7 @@ impl Executor {
         self.counters.rx.add(rx.len() as u64);
         let mut budget = self.trace_budget.load(Relaxed);
         let budget0 = budget;
-        for mut pkt in rx.drain() {
+        for pkt in rx.as_mut_slice() {
             let m = pkt.meta_mut();
             m.in_port = port;
             m.hops = 0;
@@ -190,24 +206,21 @@ impl Executor {
                     self.next_trace_id = self.next_trace_id.wrapping_add(1).max(1);
                 }
                 self.trace.record(
-                    &pkt,
+                    pkt,
                     u16::MAX,
                     crate::contract::EntryId(0),
                     TraceEvent::Rx(port),
                 );
             }
-            match self.frames.get_mut(q as usize) {
-                Some(f) => {
-                    if let Err(p) = f.push(pkt) {
-                        self.counters.framework_drop(FrameworkDrop::FrameFull);
-                        self.pool.free(p);
-                    }
-                }
-                None => {
-                    self.counters.framework_drop(FrameworkDrop::FrameFull);
-                    self.pool.free(pkt);
-                }
-            }
+        }
+        // The whole burst joins the port's queue (a storage swap when the
+        // queue is empty, as it is unless a progress edge leads back to it).
+        if let Some(f) = self.frames.get_mut(q as usize) {
+            f.fill_from(rx);
+        }
+        for p in rx.drain() {
+            self.counters.framework_drop(FrameworkDrop::FrameFull);
+            self.pool.free(p);
         }
         if budget != budget0 {
             // Only this worker decrements; another thread may have raised it
@@ -216,10 +229,11 @@ impl Executor {
                 .trace_budget
                 .compare_exchange(budget0, budget, Relaxed, Relaxed);
         }
-        self.drain(rcu);
     }
 
-    fn drain(&mut self, rcu: &RcuReader) {
+    /// Runs every queued packet through the graph to completion; output
+    /// waits in the transmit buffers until [`Executor::flush`].
+    pub fn run(&mut self, rcu: &RcuReader) {
         let Executor {
             graph,
             stages,
@@ -232,6 +246,8 @@ impl Executor {
             hop_limit,
             ..
         } = self;
+        // One TSC read per stage call: a stage's end is the next one's start.
+        let mut t0 = tsc();
         loop {
             let mut worked = false;
             for qi in 0..frames.len() {
@@ -243,7 +259,6 @@ impl Executor {
                     let vertex = &graph.vertices[vi];
                     let vc = &counters.vertices[vi];
                     let n = scratch.len() as u64;
-                    let t0 = tsc();
                     let mut io = StageIo {
                         frames,
                         targets: &vertex.targets,
@@ -263,6 +278,7 @@ impl Executor {
                     vc.calls.add(1);
                     vc.packets.add(n);
                     vc.cycles.add(t1.wrapping_sub(t0));
+                    t0 = t1;
                     for p in scratch.drain() {
                         counters.framework_drop(FrameworkDrop::StageLeftover);
                         pool.free(p);

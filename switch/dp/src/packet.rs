@@ -86,13 +86,24 @@ pub struct PrivArea {
 }
 
 /// The storage behind a heap [`Packet`]: metadata, registers, headroom and data.
+///
+/// Laid out like an mbuf: the [`PrivArea`] sits 128 bytes (`PRIV_OFFSET`) from
+/// the start, where an mbuf's private area follows its 128-byte header, so
+/// that [`Packet::meta`] and the register accessors compute the same address
+/// for both representations and compile to one branch-free load.
 #[derive(Debug)]
+#[repr(C)]
 pub struct PacketBuf {
-    pa: PrivArea,
     head: u16,
     len: u16,
+    _hdr: [u8; PRIV_OFFSET - 4],
+    pa: PrivArea,
     data: [u8; BUF_LEN],
 }
+
+/// Offset of the private area in both representations (the size of
+/// DPDK's `struct rte_mbuf`).
+pub(crate) const PRIV_OFFSET: usize = 128;
 
 #[derive(Debug)]
 enum Repr {
@@ -119,9 +130,10 @@ macro_rules! repr {
 impl Packet {
     pub(crate) fn new_buf() -> Packet {
         Packet(Repr::Heap(Box::new(PacketBuf {
-            pa: PrivArea::default(),
             head: HEADROOM as u16,
             len: 0,
+            _hdr: [0; PRIV_OFFSET - 4],
+            pa: PrivArea::default(),
             data: [0; BUF_LEN],
         })))
     }
@@ -352,6 +364,7 @@ impl Packet {
 const _: () = assert!(REG_COUNT.is_power_of_two());
 const _: () = assert!(BUF_LEN <= u16::MAX as usize);
 const _: () = assert!(std::mem::size_of::<PrivArea>() == 40);
+const _: () = assert!(std::mem::offset_of!(PacketBuf, pa) == PRIV_OFFSET);
 
 #[cfg(test)]
 mod tests {

@@ -10,7 +10,7 @@
 use crate::batch::{Batch, Frame};
 use crate::contract::{DropId, EntryId, ExitId};
 use crate::counters::{FrameworkDrop, VertexCounters, WorkerCounters};
-use crate::packet::{Packet, PacketPool};
+use crate::packet::{Meta, Packet, PacketPool};
 use crate::rcu::RcuReader;
 use crate::trace::{TraceEvent, TraceRing};
 
@@ -62,8 +62,30 @@ impl<'a> StageIo<'a> {
     }
 
     /// Hands `pkt` on by `exit`.
-    #[inline]
+    ///
+    /// The common case (a wired exit, an untraced packet under the hop
+    /// limit, room in the next queue) is inlined into the stage; everything
+    /// else (traces, drops, unwired exits) is out of line.
+    #[inline(always)]
     pub fn send(&mut self, exit: ExitId, mut pkt: Packet) {
+        if let Some(&Target::Queue(q)) = self.targets.get(exit.0 as usize) {
+            let m = pkt.meta_mut();
+            if m.hops < self.hop_limit && m.flags & Meta::TRACE == 0 {
+                if let Some(f) = self.frames.get_mut(q as usize) {
+                    m.hops += 1;
+                    if let Err(p) = f.push(pkt) {
+                        self.fw_drop(p, FrameworkDrop::FrameFull);
+                    }
+                    return;
+                }
+            }
+        }
+        self.send_slow(exit, pkt);
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn send_slow(&mut self, exit: ExitId, mut pkt: Packet) {
         let x = exit.0 as usize;
         match self.targets.get(x) {
             Some(&Target::Queue(q)) => {
@@ -100,8 +122,22 @@ impl<'a> StageIo<'a> {
     }
 
     /// Queues `pkt` for transmission on switch port `port`.
-    #[inline]
+    #[inline(always)]
     pub fn tx(&mut self, port: u16, pkt: Packet) {
+        if !pkt.traced() {
+            if let Some(b) = self.tx.get_mut(port as usize) {
+                if let Err(p) = b.push(pkt) {
+                    self.fw_drop(p, FrameworkDrop::TxFull);
+                }
+                return;
+            }
+        }
+        self.tx_slow(port, pkt);
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn tx_slow(&mut self, port: u16, pkt: Packet) {
         if pkt.traced() {
             self.trace
                 .record(&pkt, self.vertex, self.entry, TraceEvent::Tx(port));
@@ -130,12 +166,18 @@ impl<'a> StageIo<'a> {
     }
 
     /// Adds an app note to a traced packet's trace (no-op otherwise).
-    #[inline]
+    #[inline(always)]
     pub fn note(&mut self, pkt: &Packet, what: &'static str, value: u64) {
         if pkt.traced() {
-            self.trace
-                .record(pkt, self.vertex, self.entry, TraceEvent::Note(what, value));
+            self.note_traced(pkt, what, value);
         }
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn note_traced(&mut self, pkt: &Packet, what: &'static str, value: u64) {
+        self.trace
+            .record(pkt, self.vertex, self.entry, TraceEvent::Note(what, value));
     }
 
     /// A fresh packet buffer for a reply; `None` (counted as `no-buffer`)
@@ -158,6 +200,8 @@ impl<'a> StageIo<'a> {
         Some(p)
     }
 
+    #[cold]
+    #[inline(never)]
     fn fw_drop(&mut self, pkt: Packet, d: FrameworkDrop) {
         self.wc.framework_drop(d);
         if pkt.traced() {

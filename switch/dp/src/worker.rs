@@ -1,5 +1,6 @@
-//! Workers: pinned poll-mode threads, each running rx burst, the graph and tx
-//! burst in a loop over the ports assigned to it.
+//! Workers: pinned poll-mode threads, each running rx bursts on the ports
+//! assigned to it, the graph over everything received, and tx bursts, in a
+//! loop.
 //!
 //! A worker owns its executor and its queue pair on each port, so the loop
 //! takes no lock. It passes an RCU quiescent point once per iteration (so
@@ -225,9 +226,14 @@ fn run(
             let n = port.rx_burst(exec.pool_mut(), &mut batch);
             if n > 0 {
                 got += n;
-                exec.process(p, &mut batch, &reader);
-                exec.flush(&mut ports);
+                exec.enqueue(p, &mut batch);
             }
+        }
+        // Every port's burst crosses the graph together: one vector per
+        // stage call, one transmit burst per port.
+        if got > 0 {
+            exec.run(&reader);
+            exec.flush(&mut ports);
         }
         reader.quiescent();
         let dt = tsc().wrapping_sub(t0);

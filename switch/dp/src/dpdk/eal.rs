@@ -75,6 +75,10 @@ impl Drop for EalInner {
 
 /// The initialised DPDK environment (EAL). Cloning shares it; mempools,
 /// ports and registered threads hold it too. See the module doc.
+///
+/// # Thread-safety
+/// `Send + Sync`: a shared, immutable handle; the cleanup runs once, on the
+/// thread that drops the last handle (or calls [`Eal::cleanup`]).
 #[derive(Debug, Clone)]
 pub struct Eal {
     inner: Arc<EalInner>,

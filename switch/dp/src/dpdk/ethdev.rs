@@ -145,6 +145,12 @@ impl Drop for PortInner {
 }
 
 /// An opened, started DPDK port. See the module doc.
+///
+/// # Thread-safety
+/// `Send + Sync`, cheap to clone (one shared inner value): stats, xstats
+/// and link reads may run while workers burst; each queue is handed out once
+/// ([`EthPort::queue`]), so no two threads burst on one queue. The device is
+/// stopped, closed and unplugged when the last clone and queue are gone.
 #[derive(Debug, Clone)]
 pub struct EthPort {
     inner: Arc<PortInner>,

@@ -8,7 +8,8 @@
 //! first cache line) instead of calling DPDK's inline helpers through the C
 //! shim. That is sound because an `Mbuf` is only ever a single-segment mbuf
 //! it owns alone, with a private area at least [`PRIV_SIZE`] bytes long:
-//! the invariant below, established by the two constructors.
+//! the invariant below, established by the constructors (`from_pool` for
+//! fresh mbufs of our pools, `prepare_rx` + `from_prepared` for received ones).
 //!
 //! **Invariant (M).** The pointer is a live mbuf that this value owns
 //! exclusively (refcnt 1, no other reference anywhere); it is a single
@@ -30,9 +31,15 @@ use super::PRIV_SIZE;
 use crate::packet::PrivArea;
 
 /// Offset of the private area: right after the mbuf header (rte_mbuf_to_priv).
+/// Heap packets put theirs at the same offset (packet.rs).
 const PRIV_OFFSET: usize = std::mem::size_of::<sys::rte_mbuf>();
+const _: () = assert!(PRIV_OFFSET == crate::packet::PRIV_OFFSET);
 
 /// One owned, single-segment DPDK mbuf (see invariant (M) in the module doc).
+///
+/// # Thread-safety
+/// `Send` (sole ownership moves with it) and `Sync` (shared references only
+/// read); dropping it frees the mbuf into its mempool from any thread.
 #[derive(Debug)]
 pub struct Mbuf(NonNull<sys::rte_mbuf>);
 
@@ -55,35 +62,50 @@ impl Mbuf {
         Mbuf(m)
     }
 
-    /// Wraps an mbuf a driver returned from `rte_eth_rx_burst`, checking
-    /// the parts of invariant (M) a driver could break: one segment, refcnt
-    /// 1, a private area of at least [`PRIV_SIZE`] bytes (known without a
-    /// look at the second cache line when it comes from `ours`). On failure
-    /// the mbuf is freed and `None` returned (the caller counts a drop).
-    /// The private area is reset.
+    /// Checks an mbuf a driver returned from `rte_eth_rx_burst` for the
+    /// parts of invariant (M) a driver could break: one segment, refcnt 1,
+    /// a private area of at least [`PRIV_SIZE`] bytes (known without a look
+    /// at the second cache line when it comes from `ours`), and resets its
+    /// private area. Returns its frame length; on failure frees the mbuf
+    /// and returns `None` (the caller counts a drop and forgets `m`).
     ///
     /// # Safety
-    /// `m` is a live mbuf that the caller owns (just received) and passes
-    /// on; `ours` is a pool created by [`super::Mempool`] (or null).
+    /// `m` is a live mbuf that the caller owns (just received); `ours` is a
+    /// pool created by [`super::Mempool`] (or null).
     #[inline]
-    pub(crate) unsafe fn from_rx(
+    pub(crate) unsafe fn prepare_rx(
         m: *mut sys::rte_mbuf,
         ours: *const sys::rte_mempool,
-    ) -> Option<Mbuf> {
+    ) -> Option<usize> {
         let m = NonNull::new(m)?;
         // SAFETY: m is live and owned by us (caller); a shared read of the header.
         let h = unsafe { m.as_ref() };
         let ok = h.nb_segs == 1
             && h.refcnt == 1
             && (std::ptr::eq(h.pool, ours) || h.priv_size >= PRIV_SIZE);
+        let len = usize::from(h.data_len);
         if !ok {
             // SAFETY: live and owned (caller); not used after this.
             unsafe { sys::df_pktmbuf_free(m.as_ptr()) };
             return None;
         }
-        let mut mb = Mbuf(m);
-        *mb.priv_area_mut() = PrivArea::default();
-        Some(mb)
+        let pa = m.as_ptr().cast::<u8>().wrapping_add(PRIV_OFFSET);
+        // SAFETY: checked above: the private area holds at least PRIV_SIZE
+        // bytes after the header, 8-aligned (see `priv_area`); we own it.
+        unsafe { pa.cast::<PrivArea>().write(PrivArea::default()) };
+        Some(len)
+    }
+
+    /// Wraps an mbuf that passed [`Mbuf::prepare_rx`].
+    ///
+    /// # Safety
+    /// `m` passed `prepare_rx` (which returned `Some`), is still owned by
+    /// the caller, and is wrapped only once.
+    #[inline]
+    pub(crate) unsafe fn from_prepared(m: *mut sys::rte_mbuf) -> Mbuf {
+        // SAFETY: non-null: prepare_rx returns Some only for a non-null m,
+        // and the caller passes such an m.
+        Mbuf(unsafe { NonNull::new_unchecked(m) })
     }
 
     /// Gives up ownership (to a driver's tx burst or a bulk free).

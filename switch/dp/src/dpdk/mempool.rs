@@ -34,6 +34,11 @@ const _: () = assert!(PRIV_SIZE as u32 & (sys::RTE_MBUF_PRIV_ALIGN - 1) == 0);
 const _: () = assert!(std::mem::align_of::<PrivArea>() <= sys::RTE_MBUF_PRIV_ALIGN as usize);
 
 /// A pktmbuf pool with [`PRIV_SIZE`] bytes of private area per mbuf.
+///
+/// # Thread-safety
+/// `Send + Sync`, shared with `Arc`: any thread may allocate and free
+/// (DPDK's ring ops are multi-producer/multi-consumer); counts read
+/// concurrently are a moment's snapshot. Freed when the last `Arc` goes.
 #[derive(Debug)]
 pub struct Mempool {
     mp: NonNull<sys::rte_mempool>,

@@ -26,6 +26,10 @@ use crate::packet::{Packet, PacketPool};
 use crate::port::{Port, PortStats};
 
 /// A worker's rx queues and tx queue on one port.
+///
+/// # Thread-safety
+/// `Send`, not `Sync`: owned by one worker at a time, which alone bursts on
+/// its queues (taken exclusively from the [`super::EthPort`]).
 pub struct DpdkQueue {
     port: Arc<PortInner>,
     name: String,
@@ -125,24 +129,85 @@ impl DpdkQueue {
         let n =
             unsafe { sys::df_eth_rx_burst(self.port.id, q, self.bufs.as_mut_ptr(), room as u16) };
         let n = usize::from(n).min(room);
+        // Two passes: check and reset every mbuf (keeping the good ones at
+        // the front of `bufs`), then append them to the batch in one go, so
+        // the batch's length is not reloaded after each private-area write.
         let mut bytes = 0u64;
-        let mut bad = 0u64;
-        for &m in &self.bufs[..n] {
-            // SAFETY: rx_burst returned `m` to us: a live mbuf we now own,
-            // passed on exactly once; `ours` is the queue's pool.
-            match unsafe { Mbuf::from_rx(m, ours) } {
-                Some(mb) => {
-                    bytes += mb.len() as u64;
-                    // Cannot fail: n <= room; if it did, the drop frees it.
-                    let _ = batch.push(Packet::from_mbuf(mb));
-                }
-                None => bad += 1,
+        let mut k = 0;
+        for i in 0..n {
+            let m = self.bufs[i];
+            // SAFETY: rx_burst returned `m` to us: a live mbuf we now own;
+            // `ours` is the queue's pool.
+            if let Some(len) = unsafe { Mbuf::prepare_rx(m, ours) } {
+                bytes += len as u64;
+                self.bufs[k] = m;
+                k += 1;
             }
         }
-        self.stats.rx_packets += (n as u64) - bad;
+        batch.extend_within(self.bufs[..k].iter().map(|&m| {
+            // SAFETY: m passed prepare_rx above and is wrapped once, here.
+            Packet::from_mbuf(unsafe { Mbuf::from_prepared(m) })
+        }));
+        self.stats.rx_packets += k as u64;
         self.stats.rx_bytes += bytes;
-        self.stats.rx_dropped += bad;
-        n
+        self.stats.rx_dropped += (n - k) as u64;
+        k
+    }
+
+    /// Offers up to [`BATCH_MAX`] packets from the front of `batch` to the
+    /// driver; returns (offered, sent). Sent packets leave the batch.
+    #[inline]
+    fn tx_chunk(&mut self, batch: &mut Batch, pool: &mut PacketPool) -> (usize, usize) {
+        let n = batch.len().min(BATCH_MAX);
+        let mut k = 0;
+        let mut bytes = 0u64;
+        for p in &mut batch.as_mut_slice()[..n] {
+            if !p.is_mbuf() && !self.copy_to_mbuf(p, pool) {
+                break; // no mbuf free: this one and the rest stay unsent
+            }
+            let Some(m) = p.as_mbuf() else { break };
+            bytes += m.len() as u64;
+            self.bufs[k] = m.as_ptr();
+            k += 1;
+        }
+        if k == 0 {
+            return (0, 0);
+        }
+        // SAFETY: the port is started, tx queue `txq` is ours alone (taken
+        // in `new`), and bufs[..k] are the mbufs of the batch's first k
+        // packets, which own them.
+        let sent = unsafe {
+            sys::df_eth_tx_burst(self.port.id, self.txq, self.bufs.as_mut_ptr(), k as u16)
+        };
+        let sent = usize::from(sent).min(k);
+        // The sent mbufs are the driver's now (it may have freed them
+        // already): count bytes from the unsent ones, still ours.
+        for p in &batch.as_slice()[sent..k] {
+            bytes -= p.len() as u64;
+        }
+        for p in batch.drain_front(sent) {
+            // Give up ownership without a free.
+            if let Ok(m) = p.into_mbuf() {
+                let _ = m.into_raw();
+            }
+        }
+        self.stats.tx_packets += sent as u64;
+        self.stats.tx_bytes += bytes;
+        (k, sent)
+    }
+
+    /// Replaces heap packet `p` by a copy in an mbuf of this port's pool,
+    /// freeing the heap buffer into `pool`; false if no mbuf is free.
+    #[cold]
+    fn copy_to_mbuf(&mut self, p: &mut Packet, pool: &mut PacketPool) -> bool {
+        let Some(m) = self.port.pool.alloc() else {
+            return false;
+        };
+        let mut mp = Packet::from_mbuf(m);
+        p.copy_into(&mut mp);
+        pool.free(std::mem::replace(p, mp));
+        self.heap_copies += 1;
+        true
     }
 }
 
@@ -177,52 +242,17 @@ impl Port for DpdkQueue {
 
     #[inline]
     fn tx_burst(&mut self, batch: &mut Batch, pool: &mut PacketPool) -> usize {
-        let n = batch.len().min(BATCH_MAX);
-        let mut k = 0;
-        for p in &mut batch.as_mut_slice()[..n] {
-            let ptr = match p.as_mbuf() {
-                Some(m) => m.as_ptr(),
-                None => {
-                    // A heap packet: copy it into an mbuf of this port's
-                    // pool; it stays unsent (in the batch) if none is free.
-                    let Some(m) = self.port.pool.alloc() else {
-                        break;
-                    };
-                    let mut mp = Packet::from_mbuf(m);
-                    p.copy_into(&mut mp);
-                    let heap = std::mem::replace(p, mp);
-                    pool.free(heap);
-                    self.heap_copies += 1;
-                    match p.as_mbuf() {
-                        Some(m) => m.as_ptr(),
-                        None => break,
-                    }
-                }
-            };
-            self.bufs[k] = ptr;
-            k += 1;
-        }
-        if k == 0 {
-            return 0;
-        }
-        // SAFETY: the port is started, tx queue `txq` is ours alone (taken
-        // in `new`), and bufs[..k] are the mbufs of the batch's first k
-        // packets, which own them.
-        let sent = unsafe {
-            sys::df_eth_tx_burst(self.port.id, self.txq, self.bufs.as_mut_ptr(), k as u16)
-        };
-        let sent = usize::from(sent).min(k);
-        let mut bytes = 0u64;
-        for p in batch.drain_front(sent) {
-            bytes += p.len() as u64;
-            // The driver owns these mbufs now: give up ownership without a free.
-            if let Ok(m) = p.into_mbuf() {
-                let _ = m.into_raw();
+        // In chunks of the pointer array's size, until the batch is empty or
+        // the driver takes less than it is offered (its ring is full).
+        let mut total = 0;
+        while !batch.is_empty() {
+            let (offered, sent) = self.tx_chunk(batch, pool);
+            total += sent;
+            if sent < offered || offered == 0 {
+                break;
             }
         }
-        self.stats.tx_packets += sent as u64;
-        self.stats.tx_bytes += bytes;
-        sent
+        total
     }
 
     fn stats(&self) -> PortStats {

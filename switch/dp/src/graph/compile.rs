@@ -24,6 +24,8 @@ use super::error::{GraphError, GraphErrors};
 use super::layout::Layout;
 use super::{Graph, QueueInfo, Vertex};
 
+static NULL_PARAMS: serde_yaml::Value = serde_yaml::Value::Null;
+
 struct V<'a> {
     name: &'a str,
     contract: &'static AppContract,
@@ -40,13 +42,43 @@ struct Succ {
 }
 
 /// Compiles `layout` with the app types of `catalog`, creating each vertex's
-/// tables in `rcu`.
+/// tables in `rcu`. Exits the layout leaves unwired drop (counted).
 ///
 /// # Errors
 /// Every problem found, each naming the vertex, entry, exit or register.
 pub fn compile(
     layout: &Layout,
     catalog: &[&dyn AppType],
+    rcu: &RcuDomain,
+) -> Result<Graph, GraphErrors> {
+    compile_with_defaults(layout, catalog, &[], rcu)
+}
+
+/// A default edge: an exit of `app_type` the layout leaves unwired goes to
+/// the first target whose app type the layout has (exactly one vertex of
+/// it); a target with `create` is instantiated (named after its type) when
+/// the layout has none. This is how the egress path that Dragonflow kept in
+/// fixed tables (ingress security groups, dispatch to the port) joins a
+/// layout that does not spell it out, as the seed's does not.
+#[derive(Debug, Clone, Copy)]
+pub struct DefaultEdge {
+    /// The app type whose exit this is.
+    pub app_type: &'static str,
+    /// The exit.
+    pub exit: &'static str,
+    /// Candidate targets in order: (app type, entry, create if absent).
+    pub targets: &'static [(&'static str, &'static str, bool)],
+}
+
+/// As [`compile`], with default edges for unwired exits.
+///
+/// # Errors
+/// As [`compile`], plus a default target that is ambiguous (two vertices of
+/// its type).
+pub fn compile_with_defaults(
+    layout: &Layout,
+    catalog: &[&dyn AppType],
+    defaults: &[DefaultEdge],
     rcu: &RcuDomain,
 ) -> Result<Graph, GraphErrors> {
     let mut errs = Vec::new();
@@ -104,7 +136,7 @@ pub fn compile(
     }
 
     // 2. Edges.
-    let mut wired: HashMap<(usize, ExitId), (usize, EntryId, &str)> = HashMap::new();
+    let mut wired: HashMap<(usize, ExitId), (usize, EntryId, String)> = HashMap::new();
     for e in &layout.edges {
         let edge = e.to_string();
         let Some((fv, fx)) = split(&e.from, ".out.") else {
@@ -165,7 +197,74 @@ pub fn compile(
             });
             continue;
         }
-        wired.insert((fi, exit), (ti, entry, e.to.as_str()));
+        wired.insert((fi, exit), (ti, entry, e.to.clone()));
+    }
+    if !errs.is_empty() {
+        return Err(GraphErrors(errs));
+    }
+
+    // 2b. Default edges for exits the layout leaves unwired.
+    let mut implicit = vec![false; vs.len()];
+    let mut defaulted: Vec<(usize, ExitId)> = Vec::new();
+    let mut vi = 0;
+    while vi < vs.len() {
+        for (xi, x) in vs[vi].contract.exits.iter().enumerate() {
+            let exit = ExitId(xi as u8);
+            if wired.contains_key(&(vi, exit)) {
+                continue;
+            }
+            let Some(d) = defaults
+                .iter()
+                .find(|d| d.app_type == vs[vi].contract.type_name && d.exit == x.name)
+            else {
+                continue;
+            };
+            for &(tt, te, create) in d.targets {
+                let of_type: Vec<usize> = (0..vs.len())
+                    .filter(|&i| vs[i].contract.type_name == tt)
+                    .collect();
+                let target = match of_type.as_slice() {
+                    [one] => Some(*one),
+                    [] if create => {
+                        let Some(ty) = catalog.iter().find(|t| t.contract().type_name == tt) else {
+                            continue;
+                        };
+                        if by_name.contains_key(tt) {
+                            continue;
+                        }
+                        let contract = ty.contract();
+                        by_name.insert(tt, Some(vs.len()));
+                        vs.push(V {
+                            name: tt,
+                            contract,
+                            ty: *ty,
+                            params: &NULL_PARAMS,
+                            base: nodes,
+                        });
+                        implicit.push(true);
+                        nodes += contract.entries.len();
+                        Some(vs.len() - 1)
+                    }
+                    [] => None,
+                    _ => {
+                        errs.push(GraphError::AmbiguousDefault {
+                            exit: format!("{}.out.{}", vs[vi].name, x.name),
+                            app_type: tt.to_string(),
+                        });
+                        None
+                    }
+                };
+                let Some(ti) = target else { continue };
+                let Some(entry) = vs[ti].contract.entry(te) else {
+                    continue;
+                };
+                let to = format!("{}.in.{te}", vs[ti].name);
+                wired.insert((vi, exit), (ti, entry, to));
+                defaulted.push((vi, exit));
+                break;
+            }
+        }
+        vi += 1;
     }
     if !errs.is_empty() {
         return Err(GraphErrors(errs));
@@ -412,6 +511,10 @@ pub fn compile(
                 instance,
                 targets,
                 entry_queues,
+                implicit: implicit[vi],
+                default_exits: (0..v.contract.exits.len())
+                    .map(|x| defaulted.contains(&(vi, ExitId(x as u8))))
+                    .collect(),
             }),
             Err(message) => errs.push(GraphError::BadParams {
                 vertex: v.name.to_string(),

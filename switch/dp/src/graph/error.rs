@@ -130,6 +130,14 @@ pub enum GraphError {
         /// What the app said.
         message: String,
     },
+    /// A default edge could go to two vertices.
+    #[error("exit `{exit}` is unwired and its default target, app type `{app_type}`, has several vertices in the layout: wire the exit explicitly")]
+    AmbiguousDefault {
+        /// The exit.
+        exit: String,
+        /// The target type.
+        app_type: String,
+    },
     /// The app's contract contradicts itself (an app bug).
     #[error("{0}")]
     BadContract(String),

@@ -12,7 +12,7 @@ mod layout;
 use std::any::Any;
 use std::fmt::Write as _;
 
-pub use compile::compile;
+pub use compile::{compile, compile_with_defaults, DefaultEdge};
 pub use error::{GraphError, GraphErrors};
 pub use layout::{EdgeDecl, Layout, VertexDecl};
 
@@ -35,6 +35,10 @@ pub struct Vertex {
     /// The frame queue of each entry (indexed by `EntryId`; `None` if no
     /// packet can reach that entry).
     pub entry_queues: Vec<Option<u16>>,
+    /// Added by a default edge, not declared in the layout.
+    pub implicit: bool,
+    /// Exits wired by a default edge (indexed by `ExitId`).
+    pub default_exits: Vec<bool>,
 }
 
 impl std::fmt::Debug for Vertex {
@@ -193,7 +197,13 @@ impl Graph {
             .collect();
         let _ = writeln!(s, "drain order: {}", order.join(" -> "));
         for v in &self.vertices {
-            let _ = writeln!(s, "vertex {} (type {})", v.name, v.contract.type_name);
+            let _ = writeln!(
+                s,
+                "vertex {} (type {}){}",
+                v.name,
+                v.contract.type_name,
+                if v.implicit { " (implicit)" } else { "" }
+            );
             for (i, e) in v.contract.entries.iter().enumerate() {
                 let state = if v.entry_queues[i].is_some() {
                     ""
@@ -216,9 +226,10 @@ impl Graph {
                 };
                 let _ = writeln!(
                     s,
-                    "  out.{} -> {}{} writes [{}]",
+                    "  out.{} -> {}{}{} writes [{}]",
                     x.name,
                     to,
+                    if v.default_exits[i] { " (default)" } else { "" },
                     if x.progress { " (progress)" } else { "" },
                     x.writes.join(", ")
                 );

@@ -5,8 +5,8 @@
 //! on the hot path. Implementations here need no hardware: an in-memory port
 //! for tests ([`mem`]), lock-free ring pairs that move packets between threads
 //! without a copy ([`ring`]), a generator and a sink for benchmarks ([`gen`]),
-//! and pcap file replay and capture ([`pcap`]). The DPDK issue adds ethdev ports
-//! behind the same trait.
+//! and pcap file replay and capture ([`pcap`]). With the `dpdk` feature,
+//! `crate::dpdk::DpdkQueue` puts DPDK ethdev queues behind the same trait.
 
 pub mod gen;
 pub mod mem;
