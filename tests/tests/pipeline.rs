@@ -291,6 +291,26 @@ fn workers_forward_on_their_own_threads() {
     while (h1.stats().tx_packets < n || g0.stats().tx_packets < n) && Instant::now() < deadline {
         std::thread::sleep(Duration::from_millis(5));
     }
+    // Live tracing: arm worker 0 for 2 packets, send 5, read 2 traces.
+    w.live_traces()[0].arm(2);
+    for i in 0..5 {
+        h0.inject(&frame(vm_mac(2), vm_mac(1), i as u8, 64));
+    }
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while h1.stats().tx_packets < n + 5 && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    std::thread::sleep(Duration::from_millis(50));
+    let recs = w.live_traces()[0].take();
+    let ids: std::collections::BTreeSet<u32> = recs.iter().map(|r| r.trace_id).collect();
+    assert_eq!(ids.len(), 2, "two packets traced: {recs:?}");
+    let lines = t.graph.describe_trace(&recs);
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.contains("output.in.default: transmit on port 1")),
+        "{lines:?}"
+    );
     // Publishing while the workers run must not disturb them.
     let (_, l2, _) = df_tests::one_network(2);
     for _ in 0..50 {
@@ -299,12 +319,13 @@ fn workers_forward_on_their_own_threads() {
     let counters: Vec<_> = w.counters().to_vec();
     let reports = w.stop();
     assert_eq!(reports.len(), 2);
-    assert_eq!(h1.stats().tx_packets, n, "worker 0: port 0 -> port 1");
+    assert_eq!(h1.stats().tx_packets, n + 5, "worker 0: port 0 -> port 1");
     assert_eq!(g0.stats().tx_packets, n, "worker 1: port 1 -> port 0");
     assert_eq!(h0.stats().tx_packets + g1.stats().tx_packets, 0);
-    for (c, r) in counters.iter().zip(&reports) {
-        assert_eq!(c.rx.get(), n);
-        assert_eq!(c.tx.get(), n);
+    for (i, (c, r)) in counters.iter().zip(&reports).enumerate() {
+        let extra = if i == 0 { 5 } else { 0 };
+        assert_eq!(c.rx.get(), n + extra);
+        assert_eq!(c.tx.get(), n + extra);
         assert_eq!(r.pool_available, r.pool_capacity, "no buffer leaked");
     }
 }

@@ -195,8 +195,7 @@ pub struct ManagementSection {
     /// The unix socket dfctl talks to.
     #[serde(default = "default_socket")]
     pub socket: PathBuf,
-    /// Prometheus `/metrics` listen address (not served yet: the daemon
-    /// says so at start when it is set).
+    /// Prometheus `/metrics` listen address, e.g. `127.0.0.1:9464`.
     pub metrics: Option<String>,
 }
 

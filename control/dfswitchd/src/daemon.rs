@@ -143,9 +143,7 @@ fn eal_args(cfg: &Config, control_core: usize, mbufs: u32) -> Result<Vec<String>
 /// start, store outages are reported and retried, never fatal.
 pub fn run(cfg: Config) -> Result<()> {
     let started = Instant::now();
-    if let Some(m) = &cfg.management.metrics {
-        log!("[management] metrics = {m}: the Prometheus endpoint is not built yet; counters are available with `dfctl show counters --json`");
-    }
+
     let graph = Arc::new(graph(&cfg)?);
     let ncpu = available_cores();
     let control_core = (0..ncpu)
@@ -203,6 +201,7 @@ pub fn run(cfg: Config) -> Result<()> {
         assign,
         cores: cfg.datapath.workers.clone(),
         counters: workers.counters().to_vec(),
+        traces: workers.live_traces().to_vec(),
         controller: Mutex::new(None),
         store: Mutex::new(None),
     });
@@ -241,6 +240,19 @@ async fn control(cfg: &Config, graph: Arc<Graph>, shared: Arc<Shared>) -> Result
         let stop = stop_rx.clone();
         tokio::spawn(async move { df_mgmt::serve(&sock, handler, stop).await })
     };
+    if let Some(addr) = cfg.management.metrics.clone() {
+        let shared = shared.clone();
+        let stop = stop_rx.clone();
+        tokio::spawn(async move {
+            if let Err(e) = crate::metrics::serve(&addr, shared, stop).await {
+                log!("[management] metrics = {addr}: {e}");
+            }
+        });
+        log!(
+            "Prometheus metrics on http://{}/metrics",
+            cfg.management.metrics.as_deref().unwrap_or("")
+        );
+    }
     let store_task = {
         let cfg = cfg.clone();
         let shared = shared.clone();

@@ -44,6 +44,8 @@ pub struct Shared {
     pub cores: Vec<usize>,
     /// Worker counters.
     pub counters: Vec<Arc<WorkerCounters>>,
+    /// Worker live-trace handles.
+    pub traces: Vec<df_dp::worker::LiveTrace>,
     /// The controller's status, once the store is open.
     pub controller: Mutex<Option<StatusHandle>>,
     /// The store, once open.
@@ -95,7 +97,7 @@ impl Shared {
             .collect()
     }
 
-    fn controller_status(&self) -> Value {
+    pub(crate) fn controller_status(&self) -> Value {
         let c = self.controller.lock().ok().and_then(|c| c.clone());
         match c {
             Some(h) => {
@@ -106,7 +108,7 @@ impl Shared {
         }
     }
 
-    fn counters_view(&self) -> CountersView {
+    pub(crate) fn counters_view(&self) -> CountersView {
         let g = &self.graph;
         let mut vertices: Vec<VertexCountersView> = g
             .vertices()
@@ -315,7 +317,23 @@ impl df_mgmt::Handler for Handler {
                         )),
                     }
                 }
-                other => Err(Failure::unsupported(other.op())),
+                Request::TraceLive { count } => {
+                    for t in &s.traces {
+                        t.arm(count);
+                    }
+                    to_value(&df_mgmt::views::TraceArmedView { armed: count })
+                }
+                Request::TraceRead => {
+                    let mut recs = Vec::new();
+                    for t in &s.traces {
+                        recs.extend(t.take());
+                    }
+                    // One packet's records together, in the order they happened.
+                    recs.sort_by_key(|r| r.trace_id);
+                    to_value(&TraceView {
+                        lines: s.graph.describe_trace(&recs),
+                    })
+                }
             }
         })
     }

@@ -4,6 +4,7 @@
 mod config;
 mod daemon;
 mod handler;
+mod metrics;
 mod ports;
 
 use std::path::PathBuf;

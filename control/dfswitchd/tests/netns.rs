@@ -153,6 +153,7 @@ fn two_vms_ping_and_transfer_through_dfswitchd() {
         )));
     }
     let sock = dir.join("dfswitchd.sock");
+    let mport = 20000 + std::process::id() % 20000;
     let cfg = dir.join("dfswitchd.toml");
     std::fs::write(
         &cfg,
@@ -170,6 +171,7 @@ memory_mb = 256
 file_prefix = "{tag}"
 [management]
 socket = "{s}"
+metrics = "127.0.0.1:{mport}"
 [[port]]
 name = "vma"
 device = "net_af_packet0,iface={tag}ah,qdisc_bypass=1"
@@ -180,7 +182,8 @@ device = "net_af_packet1,iface={tag}bh,qdisc_bypass=1"
 iface_id = "vmb"
 "#,
             d = dir.display(),
-            s = sock.display()
+            s = sock.display(),
+            mport = mport
         ),
     )
     .unwrap();

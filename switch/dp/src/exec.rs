@@ -161,6 +161,16 @@ impl Executor {
         &self.trace_budget
     }
 
+    /// Trace records written so far (including overwritten ones).
+    pub fn trace_written(&self) -> u64 {
+        self.trace.written()
+    }
+
+    /// Appends the trace records written after `before` to `out`.
+    pub fn trace_since(&self, before: u64, out: &mut Vec<TraceRecord>) {
+        self.trace.append_since(before, out);
+    }
+
     /// Trace records held, oldest first.
     pub fn trace_records(&self) -> Vec<TraceRecord> {
         self.trace.records()

@@ -92,6 +92,21 @@ impl TraceRing {
         self.written
     }
 
+    /// Appends to `out` the records written after the ring had written
+    /// `before` records (at most the ring's capacity: older ones were
+    /// overwritten), oldest first.
+    pub fn append_since(&self, before: u64, out: &mut Vec<TraceRecord>) {
+        let new = (self.written.saturating_sub(before) as usize).min(self.buf.len());
+        let n = self.buf.len();
+        for i in 0..new {
+            // The newest record is at next - 1 (mod len).
+            let idx = (self.next + n - new + i) % n;
+            if let Some(r) = self.buf.get(idx) {
+                out.push(*r);
+            }
+        }
+    }
+
     /// The records still held, oldest first.
     pub fn records(&self) -> Vec<TraceRecord> {
         if self.buf.len() < self.cap {

@@ -109,12 +109,46 @@ impl std::fmt::Debug for WorkerReport {
     }
 }
 
+/// Live tracing of one worker: how many of the next received packets to
+/// trace, and where the worker copies their records.
+///
+/// # Thread-safety
+/// Control sets the budget (Relaxed store); the worker decrements it as it
+/// marks packets. The worker appends records to the sink with `try_lock`
+/// after a graph run that wrote trace records, so it never waits for
+/// control; control drains the sink. The sink is bounded
+/// ([`LIVE_TRACE_MAX`] records; older ones are dropped first).
+#[derive(Debug, Clone)]
+pub struct LiveTrace {
+    budget: Arc<std::sync::atomic::AtomicU32>,
+    sink: Arc<std::sync::Mutex<Vec<crate::trace::TraceRecord>>>,
+}
+
+/// Most records a live-trace sink keeps.
+pub const LIVE_TRACE_MAX: usize = 4096;
+
+impl LiveTrace {
+    /// Traces the next `n` packets this worker receives.
+    pub fn arm(&self, n: u32) {
+        self.budget.store(n, Relaxed);
+    }
+
+    /// Takes the records gathered so far, oldest first.
+    pub fn take(&self) -> Vec<crate::trace::TraceRecord> {
+        match self.sink.lock() {
+            Ok(mut s) => std::mem::take(&mut *s),
+            Err(e) => std::mem::take(&mut *e.into_inner()),
+        }
+    }
+}
+
 /// Running workers.
 #[derive(Debug)]
 pub struct Workers {
     stop: Arc<AtomicBool>,
     handles: Vec<JoinHandle<WorkerReport>>,
     counters: Vec<Arc<WorkerCounters>>,
+    traces: Vec<LiveTrace>,
 }
 
 impl Workers {
@@ -148,6 +182,7 @@ impl Workers {
             stop: stop.clone(),
             handles: Vec::new(),
             counters: Vec::new(),
+            traces: Vec::new(),
         };
         for (i, (spec, env)) in specs.into_iter().enumerate() {
             let mut exec = match env.pool {
@@ -159,11 +194,16 @@ impl Workers {
                 exec.bind_port(port, q);
             }
             w.counters.push(exec.counters().clone());
+            let live = LiveTrace {
+                budget: exec.trace_budget().clone(),
+                sink: Arc::new(std::sync::Mutex::new(Vec::with_capacity(LIVE_TRACE_MAX))),
+            };
+            w.traces.push(live.clone());
             let stop = stop.clone();
             let nports = cfg.ports;
             let h = std::thread::Builder::new()
                 .name(format!("df-worker-{i}"))
-                .spawn(move || run(exec, spec, init, nports, &stop));
+                .spawn(move || run(exec, spec, init, nports, &stop, &live));
             match h {
                 Ok(h) => w.handles.push(h),
                 Err(e) => {
@@ -180,6 +220,11 @@ impl Workers {
         &self.counters
     }
 
+    /// Each worker's live-trace handle.
+    pub fn live_traces(&self) -> &[LiveTrace] {
+        &self.traces
+    }
+
     /// Stops every worker and returns their reports (a worker that panicked
     /// has none).
     pub fn stop(self) -> Vec<WorkerReport> {
@@ -191,12 +236,28 @@ impl Workers {
     }
 }
 
+/// Copies the records written since `before` into the live-trace sink,
+/// unless control holds it right now (the worker never waits).
+#[cold]
+fn copy_trace(exec: &Executor, before: u64, live: &LiveTrace) {
+    if let Ok(mut sink) = live.sink.try_lock() {
+        let room = LIVE_TRACE_MAX.saturating_sub(sink.len());
+        let start = sink.len();
+        exec.trace_since(before, &mut sink);
+        if sink.len() - start > room {
+            let excess = sink.len() - LIVE_TRACE_MAX;
+            sink.drain(..excess);
+        }
+    }
+}
+
 fn run(
     mut exec: Executor,
     spec: WorkerSpec,
     init: Option<ThreadInit>,
     nports: usize,
     stop: &AtomicBool,
+    live: &LiveTrace,
 ) -> WorkerReport {
     let pinned = spec
         .core
@@ -232,8 +293,12 @@ fn run(
         // Every port's burst crosses the graph together: one vector per
         // stage call, one transmit burst per port.
         if got > 0 {
+            let traced = exec.trace_written();
             exec.run(&reader);
             exec.flush(&mut ports);
+            if exec.trace_written() != traced {
+                copy_trace(&exec, traced, live);
+            }
         }
         reader.quiescent();
         let dt = tsc().wrapping_sub(t0);
