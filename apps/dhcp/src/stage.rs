@@ -30,6 +30,8 @@ use crate::counters::{
     DECLINE, DHCP_DISABLED, MALFORMED, NO_PORT, NO_ROOM, NO_SERVER, OTHER_SERVER, RATE_LIMITED,
     RELEASE, UNKNOWN_MESSAGE,
 };
+use df_dp::ratelimit::{carry_over, Rate, TokenBucket};
+
 use crate::tables::{DhcpTables, Limit, PortEntry, Server};
 use crate::trace::{
     BLOCKED_UNTIL, DECLINED, MESSAGE_TYPE, NAK_REQUESTED, OPTION_SKIPPED, PASS as PASS_NOTE,
@@ -59,13 +61,11 @@ pub(crate) struct Regs {
     pub(crate) dst: RegSlot,
 }
 
-/// One port's token bucket, in TSC cycles.
+/// One port's token bucket, and until when it is blocked after exceeding it.
 #[derive(Debug, Clone, Copy, Default)]
 struct Bucket {
-    tokens: u64,
-    last: u64,
+    bucket: TokenBucket,
     blocked_until: u64,
-    primed: bool,
 }
 
 /// Per-port rate-limit state of one worker, indexed like `DhcpTables::ports`.
@@ -81,16 +81,8 @@ impl PortStates {
     /// port's bucket by key. Allocates, but only when the tables changed.
     #[cold]
     fn resync(&mut self, t: &DhcpTables) {
-        let mut buckets = vec![Bucket::default(); t.ports.len()];
-        for (old, key) in self.keys.iter().enumerate() {
-            if let (Some(new), Some(b)) = (t.port(*key), self.buckets.get(old)) {
-                if let Some(slot) = buckets.get_mut(new) {
-                    *slot = *b;
-                }
-            }
-        }
+        self.buckets = carry_over(&self.keys, &self.buckets, t.ports.len(), |k| t.port(k));
         self.keys = t.ports.iter().map(|p| p.key).collect();
-        self.buckets = buckets;
         self.generation = t.generation;
     }
 
@@ -104,24 +96,14 @@ impl PortStates {
         let Some(b) = self.buckets.get_mut(idx) else {
             return Ok(());
         };
-        if !b.primed {
-            *b = Bucket {
-                tokens: lim.capacity,
-                last: now,
-                blocked_until: 0,
-                primed: true,
-            };
-        }
         if now < b.blocked_until {
             return Err(b.blocked_until);
         }
-        b.tokens = b
-            .tokens
-            .saturating_add(now.saturating_sub(b.last))
-            .min(lim.capacity);
-        b.last = b.last.max(now);
-        if b.tokens >= lim.per_token {
-            b.tokens -= lim.per_token;
+        let rate = Rate {
+            per_token: lim.per_token,
+            capacity: lim.capacity,
+        };
+        if b.bucket.admit(now, rate) {
             Ok(())
         } else {
             b.blocked_until = now.saturating_add(lim.block);

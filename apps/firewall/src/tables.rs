@@ -28,14 +28,8 @@ pub(crate) const EGRESS: usize = 0;
 /// Index of the ingress policy.
 pub(crate) const INGRESS: usize = 1;
 
-/// A rate limit in TSC cycles; `per_token == 0` means no limit.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub(crate) struct Limit {
-    /// Cycles that earn one message.
-    pub(crate) per_token: u64,
-    /// Bucket size in cycles (burst x per_token).
-    pub(crate) capacity: u64,
-}
+/// A rate limit in TSC cycles.
+pub(crate) type Limit = df_dp::ratelimit::Rate;
 
 /// One router interface.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -26,6 +26,7 @@ pub mod exec;
 pub mod graph;
 pub mod packet;
 pub mod port;
+pub mod ratelimit;
 pub mod rcu;
 pub mod reg;
 pub mod stage;
