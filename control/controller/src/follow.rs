@@ -56,6 +56,10 @@ pub struct ControllerStatus {
 /// Shared status handle.
 pub type StatusHandle = Arc<Mutex<ControllerStatus>>;
 
+/// Where the follower reports what an operator should see in the log:
+/// records it rejects, objects it parks, lost and regained connections.
+pub type Logger = Box<dyn Fn(&str) + Send + Sync>;
+
 fn now_unix() -> f64 {
     SystemTime::now()
         .duration_since(SystemTime::UNIX_EPOCH)
@@ -70,7 +74,6 @@ fn set(status: &StatusHandle, f: impl FnOnce(&mut ControllerStatus)) {
 }
 
 /// The controller's follow loop.
-#[derive(Debug)]
 pub struct Follower {
     store: Arc<dyn Store>,
     prefix: String,
@@ -78,6 +81,17 @@ pub struct Follower {
     cache: Cache,
     publisher: Publisher,
     status: StatusHandle,
+    log: Option<Logger>,
+}
+
+impl std::fmt::Debug for Follower {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Follower")
+            .field("store", &self.store)
+            .field("prefix", &self.prefix)
+            .field("local", &self.local)
+            .finish()
+    }
 }
 
 /// Called after every publish with the instant the change was seen (for
@@ -94,6 +108,20 @@ impl Follower {
             cache: Cache::new(),
             publisher,
             status: Arc::new(Mutex::new(ControllerStatus::default())),
+            log: None,
+        }
+    }
+
+    /// Reports rejected records, parked objects and connection changes to
+    /// `log` (the daemon prints them).
+    pub fn with_logger(mut self, log: Logger) -> Self {
+        self.log = Some(log);
+        self
+    }
+
+    fn say(&self, msg: &str) {
+        if let Some(l) = &self.log {
+            l(msg);
         }
     }
 
@@ -117,6 +145,16 @@ impl Follower {
                     let swept = self
                         .cache
                         .reset(kvs.iter().map(|kv| (kv.key.as_str(), kv.value.as_slice())));
+                    self.say(&format!(
+                        "listed {} records at revision {rev}; {} rejected, {} parked, {} swept",
+                        kvs.len(),
+                        self.cache.errors().len(),
+                        self.cache.parked().len(),
+                        swept.len()
+                    ));
+                    for m in self.cache.errors().values() {
+                        self.say(&format!("rejected NB record {m}"));
+                    }
                     set(&self.status, |s| {
                         s.relists += 1;
                         s.last_swept = swept;
@@ -163,6 +201,19 @@ impl Follower {
                                 Event::Put(kv) => self.cache.put(&kv.key, &kv.value),
                                 Event::Delete { key, .. } => self.cache.delete(key),
                             };
+                            match &ch {
+                                Change::Rejected(m) => self.say(&format!("rejected NB record {m}")),
+                                Change::Parked { missing } => self.say(&format!(
+                                    "{} waits for {}",
+                                    ev.key(),
+                                    missing
+                                        .iter()
+                                        .map(|r| format!("{}/{} ({})", r.table, r.id, r.field))
+                                        .collect::<Vec<_>>()
+                                        .join(", ")
+                                )),
+                                _ => {}
+                            }
                             affects |= ch.affects_tables() || matches!(ch, Change::Parked { .. });
                         }
                         let n = b.events.len() as u64;
@@ -204,6 +255,7 @@ impl Follower {
     }
 
     fn lost(&self, e: &StoreError) {
+        self.say(&format!("store: {e}; re-listing after a backoff"));
         set(&self.status, |s| {
             s.connected = false;
             s.last_error = Some(e.to_string());

@@ -339,7 +339,8 @@ async fn follow_store(
         cfg.store.heartbeat_secs,
         stop.clone(),
     ));
-    let follower = Follower::new(store, df_model::PREFIX, local(&cfg), Publisher::new(graph));
+    let follower = Follower::new(store, df_model::PREFIX, local(&cfg), Publisher::new(graph))
+        .with_logger(Box::new(|m| eprintln!("dfswitchd: controller: {m}")));
     let status: StatusHandle = follower.status();
     if let Ok(mut c) = shared.controller.lock() {
         *c = Some(status);
