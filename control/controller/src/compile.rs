@@ -11,12 +11,21 @@
 //! Problems in the model (a port without a unique key, a switch port naming
 //! an lport that does not exist) never stop compilation: the object is left
 //! out and a warning names it and the fix; the rest applies.
+//!
+//! The forwarding apps (`input`, `l2`, `output`) are compiled here; the
+//! security apps (`portsec`, `sg`) in [`crate::security`] and the service
+//! apps (`dhcp`, `l3-proactive`) in [`crate::services`], all from the local
+//! ports resolved here.
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use df_app_dhcp::DhcpConfig;
 use df_app_input::{InputConfig, InputPort};
 use df_app_l2::{L2Config, L2Network, L2Port};
+use df_app_l3::L3Config;
 use df_app_output::{OutputConfig, OutputPort};
+use df_app_portsec::PortsecConfig;
+use df_app_sg::SgConfig;
 use df_model::{LogicalPort, LogicalSwitch, Snapshot};
 use df_wire::EthernetAddress;
 
@@ -49,6 +58,26 @@ pub struct TableConfigs {
     pub l2: L2Config,
     /// `output`: port key -> switch port.
     pub output: OutputConfig,
+    /// `portsec`: the local ports' addresses.
+    pub portsec: PortsecConfig,
+    /// `sg`: the local ports' security groups and the groups they name.
+    pub sg: SgConfig,
+    /// `dhcp`: the networks with a local port, their subnets and clients.
+    pub dhcp: DhcpConfig,
+    /// `l3-proactive`: the routers and the ports of their networks.
+    pub l3: L3Config,
+}
+
+/// A local logical port with its keys resolved (what the per-app
+/// compilers start from).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct LocalPort<'s> {
+    /// The lport.
+    pub lport: &'s LogicalPort,
+    /// Its unique key.
+    pub port_key: u32,
+    /// Its lswitch's unique key.
+    pub network_key: u32,
 }
 
 /// The result of one compilation.
@@ -70,6 +99,7 @@ pub fn compile(snap: &Snapshot, local: &Local) -> Compiled {
     // Local ports: switch port -> lport, with keys resolved.
     let mut local_nets: BTreeSet<u32> = BTreeSet::new();
     let mut local_keys: BTreeSet<u32> = BTreeSet::new();
+    let mut locals: Vec<LocalPort<'_>> = Vec::new();
     for sp in &local.ports {
         let Some(lp) = snap.get::<LogicalPort>(&sp.iface_id) else {
             warn.push(format!(
@@ -104,6 +134,11 @@ pub fn compile(snap: &Snapshot, local: &Local) -> Compiled {
             continue;
         }
         local_nets.insert(nk);
+        locals.push(LocalPort {
+            lport: lp,
+            port_key: pk,
+            network_key: nk,
+        });
         out.local_ports.insert(lp.id.clone(), sp.port);
         out.configs.input.ports.push(InputPort {
             port: sp.port,
@@ -161,6 +196,10 @@ pub fn compile(snap: &Snapshot, local: &Local) -> Compiled {
         .into_iter()
         .map(|(network_key, ports)| L2Network { network_key, ports })
         .collect();
+    out.configs.portsec = crate::security::portsec(&locals, warn);
+    out.configs.sg = crate::security::sg(snap, &locals, warn);
+    out.configs.dhcp = crate::services::dhcp(snap, &locals, warn);
+    out.configs.l3 = crate::services::l3(snap, warn);
     out
 }
 

@@ -11,6 +11,8 @@ pub mod cache;
 pub mod compile;
 pub mod follow;
 pub mod publish;
+mod security;
+mod services;
 
 pub use cache::{Cache, Change};
 pub use compile::{compile, Compiled, Local, SwitchPortBinding, TableConfigs};

@@ -1,7 +1,8 @@
 //! Publishing compiled configs into a datapath graph: only the configs that
 //! changed since the last publish, to every vertex of the app type each
 //! config is for. A config a vertex refuses is reported and the vertex keeps
-//! its previous tables (the graph never runs a half-applied change).
+//! its previous tables (the graph never runs a half-applied change). An app
+//! type with no vertex in the graph is skipped.
 
 use std::sync::Arc;
 
@@ -50,6 +51,18 @@ impl Publisher {
         }
         if old.as_ref().is_none_or(|o| o.output != cfg.output) {
             self.configure_type("output", &cfg.output, &mut errors);
+        }
+        if old.as_ref().is_none_or(|o| o.portsec != cfg.portsec) {
+            self.configure_type("portsec", &cfg.portsec, &mut errors);
+        }
+        if old.as_ref().is_none_or(|o| o.sg != cfg.sg) {
+            self.configure_type("sg", &cfg.sg, &mut errors);
+        }
+        if old.as_ref().is_none_or(|o| o.dhcp != cfg.dhcp) {
+            self.configure_type("dhcp", &cfg.dhcp, &mut errors);
+        }
+        if old.as_ref().is_none_or(|o| o.l3 != cfg.l3) {
+            self.configure_type("l3-proactive", &cfg.l3, &mut errors);
         }
         self.live = Some(cfg.clone());
         errors
