@@ -384,11 +384,11 @@ fn seed_layout_compiles_with_every_app_type() {
         "{text}"
     );
     assert!(
-        text.contains("out.flood -> output.in.default (default)"),
+        text.contains("out.flood -> secgroup.in.ingress (default)"),
         "{text}"
     );
     assert!(
-        text.contains("out.forward -> output.in.default (default)"),
+        text.contains("out.forward -> secgroup.in.ingress (default)"),
         "{text}"
     );
     assert!(

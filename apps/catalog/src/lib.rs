@@ -26,14 +26,17 @@ pub static APP_TYPES: &[&dyn AppType] = &[
 ];
 
 /// Where exits a layout leaves unwired go: the egress path Dragonflow kept
-/// in fixed tables (dispatch to the destination port, table 115), which a
-/// layout need not spell out (the seed's does not). `dfctl show graph`
+/// in fixed tables (ingress security groups, tables 105/110, then dispatch
+/// to the destination port, table 115), which a layout need not spell out
+/// (the seed's does not). Traffic delivered to a port crosses the ingress
+/// security groups when the layout has an `sg` vertex; the switch's own
+/// answers (ARP/ND, DHCP, ICMP from the router, rejects) go straight out. `dfctl show graph`
 /// marks these edges `(default)` and the vertices they create `(implicit)`.
 pub static DEFAULT_EDGES: &[DefaultEdge] = &[
     DefaultEdge {
         app_type: "l2",
         exit: "unicast",
-        targets: &[("output", "default", true)],
+        targets: &[("sg", "ingress", false), ("output", "default", true)],
     },
     DefaultEdge {
         app_type: "l2",
@@ -43,12 +46,12 @@ pub static DEFAULT_EDGES: &[DefaultEdge] = &[
     DefaultEdge {
         app_type: "l2",
         exit: "flood",
-        targets: &[("output", "default", true)],
+        targets: &[("sg", "ingress", false), ("output", "default", true)],
     },
     DefaultEdge {
         app_type: "l3-proactive",
         exit: "forward",
-        targets: &[("output", "default", true)],
+        targets: &[("sg", "ingress", false), ("output", "default", true)],
     },
     DefaultEdge {
         app_type: "l3-proactive",

@@ -1,224 +1,47 @@
-//! End to end, as root: two network namespaces ("VMs") on one network,
-//! each attached by a veth whose host end is a dfswitchd DPDK port
-//! (net_af_packet). The topology is written into the daemon's embedded store
-//! through its management socket; then ping and a TCP transfer (iperf3) pass
-//! through the switch, and the switch's port counters agree.
+//! End to end, as root: network namespaces as VMs, each attached by a veth
+//! whose host end is a dfswitchd DPDK port (net_af_packet). The topology is
+//! written into the daemon's embedded store through its management socket;
+//! then real clients (ping, iperf3) talk through the switch.
 //!
 //! Skips, loudly, only when the facility is truly absent (not root, no
 //! network namespaces, no iperf3); `DF_REQUIRE_E2E=1` turns a skip into a
 //! failure (CI sets it).
 #![allow(clippy::unwrap_used, clippy::print_stdout)] // test code
 
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+mod common;
+
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use df_mgmt::{Client, Request, StoreRequest};
+use common::{base_config, can_run, mgmt, out, port, put, wait_for_objects, Env};
+use df_mgmt::Request;
 
-fn sh(cmd: &str) -> bool {
-    Command::new("sh")
-        .arg("-c")
-        .arg(cmd)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success())
-}
-
-fn out(cmd: &str) -> String {
-    let o = Command::new("sh").arg("-c").arg(cmd).output().unwrap();
-    String::from_utf8_lossy(&o.stdout).trim().to_string()
-}
-
-fn skip(why: &str) -> bool {
-    if std::env::var("DF_REQUIRE_E2E").is_ok_and(|v| v == "1") {
-        panic!("end-to-end test required (DF_REQUIRE_E2E=1) but {why}");
-    }
-    eprintln!("\n*** SKIPPED: dfswitchd netns end-to-end test: {why} ***\n");
-    true
-}
-
-/// Namespaces, veths and processes, removed on drop.
-struct Env {
-    tag: String,
-    dir: PathBuf,
-    daemon: Option<Child>,
-}
-
-impl Drop for Env {
-    fn drop(&mut self) {
-        if let Some(mut d) = self.daemon.take() {
-            let _ = Command::new("kill")
-                .arg("-TERM")
-                .arg(d.id().to_string())
-                .status();
-            let deadline = Instant::now() + Duration::from_secs(10);
-            while Instant::now() < deadline {
-                if d.try_wait().ok().flatten().is_some() {
-                    break;
-                }
-                std::thread::sleep(Duration::from_millis(50));
-            }
-            let _ = d.kill();
-            let _ = d.wait();
-        }
-        for ns in ["a", "b"] {
-            sh(&format!(
-                "ip netns pids {t}{ns} | xargs -r kill",
-                t = self.tag
-            ));
-            sh(&format!("ip netns del {}{ns}", self.tag));
-            sh(&format!("ip link del {}{ns}h", self.tag));
-        }
-        let _ = std::fs::remove_dir_all(&self.dir);
-    }
-}
-
-fn mgmt(sock: &Path, req: Request) -> serde_json::Value {
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    rt.block_on(async {
-        let c = Client::connect(sock).await.unwrap();
-        c.call(&req).await.unwrap()
-    })
-}
-
-fn put(sock: &Path, table: &str, mut obj: serde_json::Value) {
-    if df_model::table_info(table).is_some_and(|t| t.has_unique_key) {
-        let k = mgmt(
-            sock,
-            Request::Store(StoreRequest::AllocateUniqueKey {
-                table: table.into(),
-            }),
-        );
-        obj["unique_key"] = k["unique_key"].clone();
-    }
-    let id = obj["id"].as_str().unwrap().to_string();
-    mgmt(
-        sock,
-        Request::Store(StoreRequest::Put {
-            key: df_model::key(table, &id),
-            value: serde_json::Value::String(obj.to_string()),
-            expect: None,
-        }),
-    );
-}
-
+/// One network, two VMs: ping and a 2 s iperf3 TCP transfer; every packet
+/// the switch received is accounted for as sent or dropped by a named
+/// reason, and /metrics agrees.
 #[test]
 fn two_vms_ping_and_transfer_through_dfswitchd() {
-    if !out("id -u").eq("0") && skip("not running as root") {
+    if !can_run() {
         return;
     }
-    if !sh("ip netns list") && skip("`ip netns` does not work here") {
-        return;
-    }
-    if !sh("command -v iperf3") && skip("iperf3 is not installed (apt-get install iperf3)") {
-        return;
-    }
-    let tag = format!("df{}", std::process::id() % 100_000);
-    let dir = std::env::temp_dir().join(format!("{tag}-e2e"));
-    std::fs::create_dir_all(&dir).unwrap();
-    let mut env = Env {
-        tag: tag.clone(),
-        dir: dir.clone(),
-        daemon: None,
-    };
-    let mut macs = Vec::new();
-    for (ns, ip) in [("a", "203.0.113.1"), ("b", "203.0.113.2")] {
-        let (n, h, v) = (
-            format!("{tag}{ns}"),
-            format!("{tag}{ns}h"),
-            format!("{tag}{ns}v"),
-        );
-        assert!(sh(&format!("ip netns add {n}")), "ip netns add");
-        assert!(sh(&format!("ip link add {h} type veth peer name {v}")));
-        assert!(sh(&format!("ip link set {v} netns {n}")));
-        // The host end is only a switch port: no host addresses, no ARP
-        // answers or IPv6 chatter from the host kernel on it.
-        sh(&format!("sysctl -qw net.ipv6.conf.{h}.disable_ipv6=1"));
-        sh(&format!("sysctl -qw net.ipv4.conf.{h}.arp_ignore=8"));
-        assert!(sh(&format!("ip link set {h} up")));
-        assert!(sh(&format!("ip netns exec {n} ip link set lo up")));
-        assert!(sh(&format!(
-            "ip netns exec {n} ip addr add {ip}/24 dev {v}"
-        )));
-        assert!(sh(&format!("ip netns exec {n} ip link set {v} up")));
-        // Checksum offload on a veth leaves partial checksums for the peer
-        // to fill; a userspace switch in between must see complete ones.
-        sh(&format!("ip netns exec {n} ethtool -K {v} tx off"));
-        macs.push(out(&format!(
-            "ip netns exec {n} cat /sys/class/net/{v}/address"
-        )));
-    }
-    let sock = dir.join("dfswitchd.sock");
+    let mut env = Env::new("n");
+    let tag = env.tag.clone();
+    let macs = [
+        env.vm("a", "203.0.113.1/24", None),
+        env.vm("b", "203.0.113.2/24", None),
+    ];
     let mport = 20000 + std::process::id() % 20000;
-    let cfg = dir.join("dfswitchd.toml");
-    std::fs::write(
-        &cfg,
-        format!(
-            r#"[chassis]
-id = "e2e"
-[store]
-url = "file://{d}/nb.redb"
-[datapath]
-workers = [1]
-pool = 4096
-[dpdk]
-hugepages = false
-memory_mb = 256
-file_prefix = "{tag}"
-[management]
-socket = "{s}"
-metrics = "127.0.0.1:{mport}"
-[[port]]
-name = "vma"
-device = "net_af_packet0,iface={tag}ah,qdisc_bypass=1"
-iface_id = "vma"
-[[port]]
-name = "vmb"
-device = "net_af_packet1,iface={tag}bh,qdisc_bypass=1"
-iface_id = "vmb"
-"#,
-            d = dir.display(),
-            s = sock.display(),
-            mport = mport
-        ),
+    let cfg = format!(
+        "{}{}{}",
+        base_config(&env.dir, &tag, ""),
+        port(&tag, "a", 0),
+        port(&tag, "b", 1)
     )
-    .unwrap();
-    let log = std::fs::File::create(dir.join("dfswitchd.log")).unwrap();
-    env.daemon = Some(
-        Command::new(env!("CARGO_BIN_EXE_dfswitchd"))
-            .arg("--config")
-            .arg(&cfg)
-            .stdout(log.try_clone().unwrap())
-            .stderr(log)
-            .spawn()
-            .unwrap(),
+    .replace(
+        "[management]\n",
+        &format!("[management]\nmetrics = \"127.0.0.1:{mport}\"\n"),
     );
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while !sock.exists() {
-        assert!(
-            Instant::now() < deadline,
-            "dfswitchd did not start:\n{}",
-            std::fs::read_to_string(dir.join("dfswitchd.log")).unwrap_or_default()
-        );
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    // Wait for the store to be open.
-    let deadline = Instant::now() + Duration::from_secs(20);
-    loop {
-        let st = mgmt(&sock, Request::Status);
-        if st["controller"]["connected"] == true {
-            break;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "controller never connected: {st}"
-        );
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    let sock = env.start_daemon(&cfg);
     put(
         &sock,
         "lswitch",
@@ -234,17 +57,7 @@ iface_id = "vmb"
             serde_json::json!({"id": id, "topic": "e2e", "version": 1, "lswitch": "net1", "macs": [mac], "ips": [ip]}),
         );
     }
-    let deadline = Instant::now() + Duration::from_secs(20);
-    loop {
-        let st = mgmt(&sock, Request::Status);
-        if st["controller"]["objects"].as_u64() >= Some(3)
-            && st["controller"]["publishes"].as_u64() >= Some(3)
-        {
-            break;
-        }
-        assert!(Instant::now() < deadline, "tables never published: {st}");
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    wait_for_objects(&sock, 3);
     let ping = out(&format!(
         "ip netns exec {tag}a ping -c 5 -i 0.2 -W 2 203.0.113.2; echo rc=$?"
     ));
@@ -330,4 +143,121 @@ iface_id = "vmb"
         port_tx, tx,
         "the ports' tx counters match the switch's: {c}"
     );
+}
+
+/// Two networks joined by a distributed router, on the seed's datapath graph
+/// (input -> portsec -> sg -> l2 -> l3-proactive -> firewall -> ... ->
+/// output), configured by the controller from the model: ping crosses the
+/// router both ways, and a TTL-1 ping gets the router's ICMP time exceeded.
+#[test]
+fn two_subnets_ping_across_the_router_in_the_seed_graph() {
+    if !can_run() {
+        return;
+    }
+    let mut env = Env::new("r");
+    let tag = env.tag.clone();
+    let ma = env.vm("a", "203.0.113.10/24", Some("203.0.113.1"));
+    let mb = env.vm("b", "198.51.100.10/24", Some("198.51.100.1"));
+    let seed = concat!(env!("CARGO_MANIFEST_DIR"), "/../../etc/layouts/seed.yaml");
+    let cfg = format!(
+        "{}{}{}",
+        base_config(&env.dir, &tag, &format!("layout = \"{seed}\"")),
+        port(&tag, "a", 0),
+        port(&tag, "b", 1)
+    );
+    let sock = env.start_daemon(&cfg);
+
+    for (n, s, cidr, gw) in [
+        ("n1", "s1", "203.0.113.0/24", "203.0.113.1"),
+        ("n2", "s2", "198.51.100.0/24", "198.51.100.1"),
+    ] {
+        put(
+            &sock,
+            "lswitch",
+            serde_json::json!({"id": n, "topic": "e2e", "version": 1}),
+        );
+        put(
+            &sock,
+            "lsubnet",
+            serde_json::json!({"id": s, "topic": "e2e", "version": 1, "lswitch": n, "cidr": cidr, "gateway_ip": gw, "enable_dhcp": false}),
+        );
+    }
+    put(
+        &sock,
+        "secgroup",
+        serde_json::json!({"id": "all", "topic": "e2e", "version": 1, "rules": [
+            {"id": "e4", "direction": "egress", "ethertype": "IPv4", "security_group_id": "all", "topic": "e2e"},
+            {"id": "i4", "direction": "ingress", "ethertype": "IPv4", "security_group_id": "all", "topic": "e2e"}]}),
+    );
+    for (id, net, mac, ip) in [
+        ("vma", "n1", &ma, "203.0.113.10"),
+        ("vmb", "n2", &mb, "198.51.100.10"),
+    ] {
+        put(
+            &sock,
+            "lport",
+            serde_json::json!({"id": id, "topic": "e2e", "version": 1, "lswitch": net, "macs": [mac], "ips": [ip], "security_groups": ["all"]}),
+        );
+    }
+    let mut rports = Vec::new();
+    for (id, net, mac, ip) in [
+        ("rp1", "n1", "fa:16:3e:00:01:01", "203.0.113.1"),
+        ("rp2", "n2", "fa:16:3e:00:02:01", "198.51.100.1"),
+    ] {
+        let key = put(
+            &sock,
+            "lport",
+            serde_json::json!({"id": id, "topic": "e2e", "version": 1, "lswitch": net, "macs": [mac], "ips": [ip],
+                "device_owner": "network:router_interface", "port_security_enabled": false}),
+        );
+        let prefix = if net == "n1" {
+            "203.0.113.1/24"
+        } else {
+            "198.51.100.1/24"
+        };
+        rports.push(serde_json::json!({"id": id, "topic": "e2e", "mac": mac, "lswitch": net, "network": prefix, "unique_key": key}));
+    }
+    put(
+        &sock,
+        "lrouter",
+        serde_json::json!({"id": "r1", "topic": "e2e", "version": 1, "ports": rports, "routes": []}),
+    );
+    wait_for_objects(&sock, 10);
+    let st = mgmt(&sock, Request::Status);
+    assert_eq!(
+        st["controller"]["config_errors"],
+        serde_json::json!([]),
+        "{st}"
+    );
+    let ping = out(&format!(
+        "ip netns exec {tag}a ping -c 5 -i 0.2 -W 2 198.51.100.10; echo rc=$?"
+    ));
+    if !ping.ends_with("rc=0") {
+        let c = mgmt(&sock, Request::Counters);
+        let t = mgmt(&sock, Request::Tables { vertex: None });
+        panic!("ping across the router failed:\n{ping}\ncounters: {c}\ntables: {t}");
+    }
+    let ping = out(&format!(
+        "ip netns exec {tag}b ping -c 3 -i 0.2 -W 2 203.0.113.10; echo rc=$?"
+    ));
+    assert!(
+        ping.ends_with("rc=0"),
+        "ping back across the router failed:\n{ping}"
+    );
+    let ttl1 = out(&format!(
+        "ip netns exec {tag}a ping -c 1 -t 1 -W 2 198.51.100.10; echo rc=$?"
+    ));
+    assert!(
+        ttl1.contains("Time to live exceeded") && ttl1.contains("From 203.0.113.1"),
+        "a TTL-1 ping gets ICMP time exceeded from the router interface:\n{ttl1}"
+    );
+    let c = mgmt(&sock, Request::Counters);
+    let l3 = c["vertices"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|v| v["vertex"] == "l3")
+        .unwrap();
+    assert!(l3["packets"].as_u64().unwrap() >= 16, "{c}");
+    println!("l3 handled {} packets", l3["packets"]);
 }

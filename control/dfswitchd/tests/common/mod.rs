@@ -1,0 +1,260 @@
+//! Helpers of the network-namespace end-to-end tests: shell commands, loud
+//! skips, namespaces and the daemon (removed on drop), and writing NB objects
+//! through the daemon's management socket.
+#![allow(dead_code, clippy::unwrap_used)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use df_mgmt::{Client, Request, StoreRequest};
+
+pub fn sh(cmd: &str) -> bool {
+    Command::new("sh")
+        .arg("-c")
+        .arg(cmd)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success())
+}
+
+pub fn out(cmd: &str) -> String {
+    let o = Command::new("sh").arg("-c").arg(cmd).output().unwrap();
+    String::from_utf8_lossy(&o.stdout).trim().to_string()
+}
+
+/// Prints a loud skip line and returns true, unless `DF_REQUIRE_E2E=1`
+/// (CI), which makes a missing facility a failure.
+pub fn skip(why: &str) -> bool {
+    if std::env::var("DF_REQUIRE_E2E").is_ok_and(|v| v == "1") {
+        panic!("end-to-end test required (DF_REQUIRE_E2E=1) but {why}");
+    }
+    eprintln!("\n*** SKIPPED: dfswitchd netns end-to-end test: {why} ***\n");
+    true
+}
+
+/// Whether this machine can run the tests (root, netns, iperf3), after a
+/// loud skip line if not.
+pub fn can_run() -> bool {
+    if !out("id -u").eq("0") && skip("not running as root") {
+        return false;
+    }
+    if !sh("ip netns list") && skip("`ip netns` does not work here") {
+        return false;
+    }
+    if !sh("command -v iperf3") && skip("iperf3 is not installed (apt-get install iperf3)") {
+        return false;
+    }
+    true
+}
+
+/// Namespaces, veths and the daemon, removed on drop.
+pub struct Env {
+    pub tag: String,
+    pub dir: PathBuf,
+    pub daemon: Option<Child>,
+    pub names: Vec<String>,
+}
+
+impl Env {
+    /// A fresh environment with a tag unique to this process and test.
+    pub fn new(test: &str) -> Env {
+        let tag = format!("d{}{test}", std::process::id() % 10_000);
+        let dir = std::env::temp_dir().join(format!("{tag}-e2e"));
+        std::fs::create_dir_all(&dir).unwrap();
+        Env {
+            tag,
+            dir,
+            daemon: None,
+            names: Vec::new(),
+        }
+    }
+
+    /// A namespace `{tag}{ns}` with a veth whose host end `{tag}{ns}h` is
+    /// left for a switch port; the VM end gets `cidr` and a default route
+    /// via `gw`. Returns the VM end's MAC.
+    pub fn vm(&mut self, ns: &str, cidr: &str, gw: Option<&str>) -> String {
+        let tag = &self.tag;
+        let (n, h, v) = (
+            format!("{tag}{ns}"),
+            format!("{tag}{ns}h"),
+            format!("{tag}{ns}v"),
+        );
+        self.names.push(ns.to_string());
+        assert!(sh(&format!("ip netns add {n}")), "ip netns add");
+        assert!(sh(&format!("ip link add {h} type veth peer name {v}")));
+        assert!(sh(&format!("ip link set {v} netns {n}")));
+        // The host end is only a switch port: no host addresses, no ARP
+        // answers or IPv6 chatter from the host kernel on it.
+        sh(&format!("sysctl -qw net.ipv6.conf.{h}.disable_ipv6=1"));
+        sh(&format!("sysctl -qw net.ipv4.conf.{h}.arp_ignore=8"));
+        assert!(sh(&format!("ip link set {h} up")));
+        assert!(sh(&format!("ip netns exec {n} ip link set lo up")));
+        assert!(sh(&format!("ip netns exec {n} ip addr add {cidr} dev {v}")));
+        assert!(sh(&format!("ip netns exec {n} ip link set {v} up")));
+        if let Some(gw) = gw {
+            assert!(sh(&format!(
+                "ip netns exec {n} ip route add default via {gw}"
+            )));
+        }
+        // Checksum offload on a veth leaves partial checksums for the peer
+        // to fill; a userspace switch in between must see complete ones.
+        sh(&format!("ip netns exec {n} ethtool -K {v} tx off"));
+        out(&format!("ip netns exec {n} cat /sys/class/net/{v}/address"))
+    }
+
+    /// Starts dfswitchd with `config` and waits for its controller to
+    /// connect; returns the management socket.
+    pub fn start_daemon(&mut self, config: &str) -> PathBuf {
+        let sock = self.dir.join("dfswitchd.sock");
+        let cfg = self.dir.join("dfswitchd.toml");
+        std::fs::write(&cfg, config).unwrap();
+        let log = std::fs::File::create(self.dir.join("dfswitchd.log")).unwrap();
+        self.daemon = Some(
+            Command::new(env!("CARGO_BIN_EXE_dfswitchd"))
+                .arg("--config")
+                .arg(&cfg)
+                .stdout(log.try_clone().unwrap())
+                .stderr(log)
+                .spawn()
+                .unwrap(),
+        );
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while !sock.exists() {
+            assert!(
+                Instant::now() < deadline,
+                "dfswitchd did not start:\n{}",
+                std::fs::read_to_string(self.dir.join("dfswitchd.log")).unwrap_or_default()
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            let st = mgmt(&sock, Request::Status);
+            if st["controller"]["connected"] == true {
+                return sock;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "controller never connected: {st}"
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+}
+
+impl Drop for Env {
+    fn drop(&mut self) {
+        if let Some(mut d) = self.daemon.take() {
+            let _ = Command::new("kill")
+                .arg("-TERM")
+                .arg(d.id().to_string())
+                .status();
+            let deadline = Instant::now() + Duration::from_secs(10);
+            while Instant::now() < deadline {
+                if d.try_wait().ok().flatten().is_some() {
+                    break;
+                }
+                std::thread::sleep(Duration::from_millis(50));
+            }
+            let _ = d.kill();
+            let _ = d.wait();
+        }
+        for ns in &self.names {
+            sh(&format!(
+                "ip netns pids {t}{ns} | xargs -r kill",
+                t = self.tag
+            ));
+            sh(&format!("ip netns del {}{ns}", self.tag));
+            sh(&format!("ip link del {}{ns}h", self.tag));
+        }
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+pub fn mgmt(sock: &Path, req: Request) -> serde_json::Value {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let c = Client::connect(sock).await.unwrap();
+        c.call(&req).await.unwrap()
+    })
+}
+
+/// Writes `obj` into `table` through the daemon, allocating its unique key
+/// first for keyed tables; returns the key (0 for unkeyed tables).
+pub fn put(sock: &Path, table: &str, mut obj: serde_json::Value) -> u32 {
+    if df_model::table_info(table).is_some_and(|t| t.has_unique_key) {
+        let k = mgmt(
+            sock,
+            Request::Store(StoreRequest::AllocateUniqueKey {
+                table: table.into(),
+            }),
+        );
+        obj["unique_key"] = k["unique_key"].clone();
+    }
+    let key = obj["unique_key"].as_u64().unwrap_or(0) as u32;
+    let id = obj["id"].as_str().unwrap().to_string();
+    mgmt(
+        sock,
+        Request::Store(StoreRequest::Put {
+            key: df_model::key(table, &id),
+            value: serde_json::Value::String(obj.to_string()),
+            expect: None,
+        }),
+    );
+    key
+}
+
+/// Waits until the controller holds at least `objects` objects, none parked.
+pub fn wait_for_objects(sock: &Path, objects: u64) {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let st = mgmt(sock, Request::Status);
+        let c = &st["controller"];
+        if c["objects"].as_u64() >= Some(objects)
+            && c["parked"].as_array().is_some_and(Vec::is_empty)
+        {
+            std::thread::sleep(Duration::from_millis(200));
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the model never fully arrived: {st}"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// The DPDK/daemon part of a config: embedded store in `dir`, one worker on
+/// core 1, no hugepages, the management socket in `dir`.
+pub fn base_config(dir: &Path, tag: &str, extra: &str) -> String {
+    format!(
+        r#"[chassis]
+id = "e2e"
+[store]
+url = "file://{d}/nb.redb"
+[datapath]
+workers = [1]
+pool = 4096
+{extra}
+[dpdk]
+hugepages = false
+memory_mb = 256
+file_prefix = "{tag}"
+[management]
+socket = "{d}/dfswitchd.sock"
+"#,
+        d = dir.display()
+    )
+}
+
+/// A `[[port]]` section for the host end of VM `ns`.
+pub fn port(tag: &str, ns: &str, index: usize) -> String {
+    format!(
+        "[[port]]\nname = \"vm{ns}\"\ndevice = \"net_af_packet{index},iface={tag}{ns}h,qdisc_bypass=1\"\niface_id = \"vm{ns}\"\n"
+    )
+}
