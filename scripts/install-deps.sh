@@ -6,7 +6,7 @@
 # packages below are installed if missing: DPDK 22.11 (headers and tools),
 # libclang for the bindings of switch/dpdk-sys, etcd and protoc (the etcd
 # client's build), and the clients the end-to-end tests drive in network
-# namespaces (iproute2, ping, iperf3, ethtool).
+# namespaces (iproute2, ping, iperf3, ethtool, dhclient).
 set -euo pipefail
 
 log() { printf 'install-deps: %s\n' "$*"; }
@@ -20,6 +20,7 @@ APT_CMDS=(
   "ping:iputils-ping"
   "iperf3:iperf3"
   "ethtool:ethtool"
+  "dhclient:isc-dhcp-client"
   "etcd:etcd-server"
   "protoc:protobuf-compiler"
 )

@@ -336,15 +336,21 @@ fn default_graph_is_pinned() {
     let want = "\
 registers: r0=source_port_key r1=network_key r2=destination_port_key
 port entries: input.in.default
-drain order: input.in.default -> l2.in.default -> output.in.default
+drain order: input.in.default -> l2.in.default -> dhcp.in.default -> l2.in.lookup -> output.in.default
 vertex input (type input)
   in.default <- ports reads []
   out.vm-egress -> l2.in.default writes [source_port_key, network_key]
 vertex l2 (type l2)
   in.default reads [network_key, source_port_key]
+  in.lookup reads [network_key, source_port_key]
   out.unicast -> output.in.default writes [destination_port_key]
   out.flood -> output.in.default writes [destination_port_key]
   out.reply -> output.in.default writes [destination_port_key]
+  out.dhcp -> dhcp.in.default writes []
+vertex dhcp (type dhcp)
+  in.default reads [source_port_key, network_key]
+  out.reply -> output.in.default writes [destination_port_key]
+  out.pass -> l2.in.lookup writes []
 vertex output (type output)
   in.default reads [destination_port_key]
 ";

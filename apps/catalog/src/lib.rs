@@ -45,6 +45,16 @@ pub static DEFAULT_EDGES: &[DefaultEdge] = &[
     },
     DefaultEdge {
         app_type: "l2",
+        exit: "dhcp",
+        targets: &[("dhcp", "default", true)],
+    },
+    DefaultEdge {
+        app_type: "dhcp",
+        exit: "pass",
+        targets: &[("l2", "lookup", false)],
+    },
+    DefaultEdge {
+        app_type: "l2",
         exit: "flood",
         targets: &[("sg", "ingress", false), ("output", "default", true)],
     },

@@ -36,13 +36,22 @@ pub use tables::L2Tables;
 pub static CONTRACT: AppContract = AppContract {
     type_name: "l2",
     summary: "proactive L2 lookup by (network, destination MAC); flood broadcast and multicast; answer ARP and ND for known addresses",
-    entries: &[EntrySpec {
-        name: "default",
-        reads: &[NETWORK_KEY, SOURCE_PORT_KEY],
-        exits: &["unicast", "flood", "reply"],
-        from_ports: false,
-        doc: "classified packets of a logical network",
-    }],
+    entries: &[
+        EntrySpec {
+            name: "default",
+            reads: &[NETWORK_KEY, SOURCE_PORT_KEY],
+            exits: &["unicast", "flood", "reply", "dhcp"],
+            from_ports: false,
+            doc: "classified packets of a logical network",
+        },
+        EntrySpec {
+            name: "lookup",
+            reads: &[NETWORK_KEY, SOURCE_PORT_KEY],
+            exits: &["unicast", "flood", "reply"],
+            from_ports: false,
+            doc: "as `default` without the DHCP classification (what the dhcp app passes back)",
+        },
+    ],
     exits: &[
         ExitSpec {
             name: "unicast",
@@ -62,6 +71,14 @@ pub static CONTRACT: AppContract = AppContract {
             writes: &[DESTINATION_PORT_KEY],
             progress: false,
             doc: "an ARP reply or Neighbour Advertisement, back to the requesting port",
+        },
+        // Dragonflow's services classification (table 20 -> 30): DHCPv4
+        // client messages go to the DHCP server before any flooding.
+        ExitSpec {
+            name: "dhcp",
+            writes: &[],
+            progress: false,
+            doc: "DHCPv4 client messages (UDP 68 -> 67), for the dhcp app",
         },
     ],
     drops: counters::DROPS,

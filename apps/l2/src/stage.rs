@@ -12,7 +12,7 @@ use df_wire::ETHERNET_HEADER_LEN;
 
 use crate::counters::{NO_FLOOD_TARGET, RUNT, UNKNOWN_NETWORK, UNKNOWN_UNICAST};
 use crate::tables::{fdb_key, L2Tables};
-use crate::trace::{FDB_HIT, FLOOD_COPIES};
+use crate::trace::{DHCP_CLIENT, FDB_HIT, FLOOD_COPIES};
 
 mod respond;
 #[cfg(test)]
@@ -21,6 +21,21 @@ mod responder_tests;
 const UNICAST: ExitId = ExitId(0);
 const FLOOD: ExitId = ExitId(1);
 const REPLY: ExitId = ExitId(2);
+
+const DHCP: ExitId = ExitId(3);
+const DEFAULT_ENTRY: EntryId = EntryId(0);
+
+/// An untagged IPv4 UDP datagram from port 68 to port 67 (a DHCPv4 client
+/// message), checked on the bytes without parsing the rest.
+#[inline]
+fn is_dhcp_client(d: &[u8]) -> bool {
+    if d.get(12..14) != Some(&[0x08, 0x00][..]) || d.get(23) != Some(&17) {
+        return false;
+    }
+    let ihl = usize::from(d.get(14).map_or(0, |b| b & 0x0f)) * 4;
+    let l4 = 14 + ihl;
+    ihl >= 20 && d.get(l4..l4 + 4) == Some(&[0, 68, 0, 67][..])
+}
 
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Regs {
@@ -66,11 +81,17 @@ impl L2Stage {
 }
 
 impl Stage for L2Stage {
-    fn process(&mut self, _entry: EntryId, batch: &mut Batch, io: &mut StageIo<'_>) {
+    fn process(&mut self, entry: EntryId, batch: &mut Batch, io: &mut StageIo<'_>) {
         let t = self.tables.read(io.rcu());
+        let classify = entry == DEFAULT_ENTRY;
         for pkt in batch.drain() {
             if pkt.len() < ETHERNET_HEADER_LEN {
                 io.drop(pkt, RUNT);
+                continue;
+            }
+            if classify && is_dhcp_client(pkt.data()) {
+                io.note(&pkt, DHCP_CLIENT, 0);
+                io.send(DHCP, pkt);
                 continue;
             }
             let Some(mut pkt) = respond::answer(self.regs, t, pkt, io) else {

@@ -16,3 +16,6 @@ pub(crate) const ND_REPLY: &str = "nd responder: advert for port key";
 /// sender's own address, 4 no room to grow the frame.
 pub(crate) const ND_PASS: &str =
     "nd responder: not answered (1 invalid, 2 unknown target, 3 own DAD, 4 no room)";
+
+/// Note: a DHCPv4 client message handed to the DHCP server.
+pub(crate) const DHCP_CLIENT: &str = "dhcp client message";

@@ -389,13 +389,13 @@ fn all_configs_publish_into_the_seed_graph() {
     assert!(!cfg.l3.routers.is_empty() && !cfg.dhcp.networks.is_empty());
     let errors = p.publish(&cfg);
     assert!(errors.is_empty(), "{errors:#?}");
-    // input, l2, output (added by the catalog's default edges), portsec, sg,
-    // l3-proactive; the seed layout has no dhcp vertex, which is skipped.
-    assert_eq!(p.graph().vertices_of_type("dhcp").count(), 0);
-    assert_eq!(p.publishes(), 6);
+    // input, l2, portsec, sg, l3-proactive, and the output and dhcp vertices
+    // the catalog's default edges add to the seed's layout.
+    assert_eq!(p.graph().vertices_of_type("dhcp").count(), 1);
+    assert_eq!(p.publishes(), 7);
     // Nothing changed: nothing is published again.
     assert!(p.publish(&cfg).is_empty());
-    assert_eq!(p.publishes(), 6);
+    assert_eq!(p.publishes(), 7);
 }
 
 #[test]

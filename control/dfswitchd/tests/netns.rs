@@ -261,3 +261,77 @@ fn two_subnets_ping_across_the_router_in_the_seed_graph() {
     assert!(l3["packets"].as_u64().unwrap() >= 16, "{c}");
     println!("l3 handled {} packets", l3["packets"]);
 }
+
+/// A VM gets its address, router, DNS server, MTU and static routes by DHCP
+/// from the switch's distributed DHCP server (the default graph), with the
+/// real ISC dhclient.
+#[test]
+fn dhclient_gets_a_lease_from_the_switch() {
+    if !can_run() {
+        return;
+    }
+    if !common::sh("command -v dhclient")
+        && common::skip("dhclient is not installed (apt-get install isc-dhcp-client)")
+    {
+        return;
+    }
+    let mut env = Env::new("d");
+    let tag = env.tag.clone();
+    // The VM end starts without an address: DHCP gives it one.
+    let ma = env.vm("a", "169.254.77.1/32", None);
+    let cfg = format!("{}{}", base_config(&env.dir, &tag, ""), port(&tag, "a", 0));
+    let sock = env.start_daemon(&cfg);
+    put(
+        &sock,
+        "lswitch",
+        serde_json::json!({"id": "n1", "topic": "e2e", "version": 1, "mtu": 1450}),
+    );
+    put(
+        &sock,
+        "lsubnet",
+        serde_json::json!({"id": "s1", "topic": "e2e", "version": 1, "lswitch": "n1",
+            "cidr": "203.0.113.0/24", "gateway_ip": "203.0.113.1", "enable_dhcp": true,
+            "dhcp_ip": "203.0.113.2", "dns_nameservers": ["203.0.113.53"],
+            "host_routes": [{"destination": "10.10.0.0/16", "nexthop": "203.0.113.254"}]}),
+    );
+    put(
+        &sock,
+        "lport",
+        serde_json::json!({"id": "dhcp-n1", "topic": "e2e", "version": 1, "lswitch": "n1",
+            "macs": ["fa:16:3e:00:00:02"], "ips": ["203.0.113.2"], "subnets": ["s1"],
+            "device_owner": "network:dhcp", "port_security_enabled": false}),
+    );
+    put(
+        &sock,
+        "lport",
+        serde_json::json!({"id": "vma", "topic": "e2e", "version": 1, "lswitch": "n1",
+            "macs": [ma], "ips": ["203.0.113.10"], "subnets": ["s1"]}),
+    );
+    wait_for_objects(&sock, 4);
+    let d = env.dir.display().to_string();
+    std::fs::write(env.dir.join("dhclient.conf"), "timeout 15; retry 1;\nrequest subnet-mask, routers, domain-name-servers, interface-mtu, rfc3442-classless-static-routes;\n").unwrap();
+    let res = out(&format!(
+        "ip netns exec {tag}a dhclient -4 -1 -v -cf {d}/dhclient.conf -pf {d}/dhc.pid -lf {d}/dhc.leases -sf /bin/true {tag}av 2>&1; echo rc=$?"
+    ));
+    common::sh(&format!("kill $(cat {d}/dhc.pid) 2>/dev/null"));
+    assert!(res.ends_with("rc=0"), "dhclient got no lease:\n{res}");
+    let lease = std::fs::read_to_string(env.dir.join("dhc.leases")).unwrap();
+    println!("{lease}");
+    for want in [
+        "fixed-address 203.0.113.10;",
+        "option subnet-mask 255.255.255.0;",
+        "option routers 203.0.113.1;",
+        "option domain-name-servers 203.0.113.53;",
+        "option interface-mtu 1450;",
+        "option dhcp-server-identifier 203.0.113.2;",
+    ] {
+        assert!(lease.contains(want), "lease lacks `{want}`:\n{lease}");
+    }
+    // Option 121 (RFC 3442), as dhclient prints an option it has no name
+    // for: 10.10.0.0/16 via 203.0.113.254, then the default route via the
+    // gateway (clients that take 121 ignore option 3).
+    assert!(
+        lease.contains("option unknown-121 10:a:a:cb:0:71:fe:0:cb:0:71:1;"),
+        "static routes (option 121) missing or wrong:\n{lease}"
+    );
+}
