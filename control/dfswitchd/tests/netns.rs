@@ -335,3 +335,117 @@ fn dhclient_gets_a_lease_from_the_switch() {
         "static routes (option 121) missing or wrong:\n{lease}"
     );
 }
+
+/// Security groups end to end on the seed's graph: VM b allows ingress
+/// TCP/80 only; curl from VM a to b:80 works (the reply passes as part of
+/// the tracked connection), TCP/22 is blocked and counted as `no-rule`.
+#[test]
+fn security_groups_allow_http_and_block_ssh_on_the_seed_graph() {
+    if !can_run() {
+        return;
+    }
+    for tool in ["curl", "python3"] {
+        if !common::sh(&format!("command -v {tool}"))
+            && common::skip(&format!("{tool} is not installed"))
+        {
+            return;
+        }
+    }
+    let mut env = Env::new("s");
+    let tag = env.tag.clone();
+    let ma = env.vm("a", "203.0.113.10/24", None);
+    let mb = env.vm("b", "203.0.113.20/24", None);
+    let seed = concat!(env!("CARGO_MANIFEST_DIR"), "/../../etc/layouts/seed.yaml");
+    let cfg = format!(
+        "{}{}{}",
+        base_config(&env.dir, &tag, &format!("layout = \"{seed}\"")),
+        port(&tag, "a", 0),
+        port(&tag, "b", 1)
+    );
+    let sock = env.start_daemon(&cfg);
+    put(
+        &sock,
+        "lswitch",
+        serde_json::json!({"id": "n1", "topic": "e2e", "version": 1}),
+    );
+    put(
+        &sock,
+        "secgroup",
+        serde_json::json!({"id": "client", "topic": "e2e", "version": 1, "rules": [
+            {"id": "ce", "direction": "egress", "ethertype": "IPv4", "security_group_id": "client", "topic": "e2e"}]}),
+    );
+    put(
+        &sock,
+        "secgroup",
+        serde_json::json!({"id": "web", "topic": "e2e", "version": 1, "rules": [
+            {"id": "we", "direction": "egress", "ethertype": "IPv4", "security_group_id": "web", "topic": "e2e"},
+            {"id": "w80", "direction": "ingress", "ethertype": "IPv4", "protocol": "tcp",
+             "port_range_min": 80, "port_range_max": 80, "security_group_id": "web", "topic": "e2e"}]}),
+    );
+    for (id, mac, ip, sg) in [
+        ("vma", &ma, "203.0.113.10", "client"),
+        ("vmb", &mb, "203.0.113.20", "web"),
+    ] {
+        put(
+            &sock,
+            "lport",
+            serde_json::json!({"id": id, "topic": "e2e", "version": 1, "lswitch": "n1", "macs": [mac], "ips": [ip], "security_groups": [sg]}),
+        );
+    }
+    wait_for_objects(&sock, 5);
+    let www = env.dir.join("www");
+    std::fs::create_dir_all(&www).unwrap();
+    std::fs::write(www.join("index.html"), "hello from vm b\n").unwrap();
+    let mut servers = Vec::new();
+    for p in ["80", "22"] {
+        servers.push(
+            Command::new("ip")
+                .args([
+                    "netns",
+                    "exec",
+                    &format!("{tag}b"),
+                    "python3",
+                    "-m",
+                    "http.server",
+                    p,
+                    "--bind",
+                    "203.0.113.20",
+                    "--directory",
+                ])
+                .arg(&www)
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .unwrap(),
+        );
+    }
+    std::thread::sleep(Duration::from_millis(800));
+    let ok = out(&format!(
+        "ip netns exec {tag}a curl -sS --max-time 5 http://203.0.113.20:80/; echo rc=$?"
+    ));
+    let blocked = out(&format!(
+        "ip netns exec {tag}a curl -sS --max-time 3 http://203.0.113.20:22/ 2>&1; echo rc=$?"
+    ));
+    for mut s in servers {
+        let _ = s.kill();
+        let _ = s.wait();
+    }
+    assert!(
+        ok.contains("hello from vm b") && ok.ends_with("rc=0"),
+        "TCP/80 must pass:\n{ok}"
+    );
+    assert!(
+        !blocked.ends_with("rc=0"),
+        "TCP/22 must be blocked:\n{blocked}"
+    );
+    let c = mgmt(&sock, Request::Counters);
+    let sg = c["vertices"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|v| v["vertex"] == "secgroup")
+        .unwrap();
+    assert!(sg["drops"]["no-rule"].as_u64().unwrap() >= 1, "{sg}");
+    println!("sg drops: {}", sg["drops"]);
+    let _ = Instant::now();
+}
