@@ -6,7 +6,7 @@
 # packages below are installed if missing: DPDK 22.11 (headers and tools),
 # libclang for the bindings of switch/dpdk-sys, etcd and protoc (the etcd
 # client's build), and the clients the end-to-end tests drive in network
-# namespaces (iproute2, ping, iperf3, ethtool, dhclient).
+# namespaces (iproute2, ping, iperf3, ethtool, dhclient, scapy).
 set -euo pipefail
 
 log() { printf 'install-deps: %s\n' "$*"; }
@@ -25,7 +25,7 @@ APT_CMDS=(
   "protoc:protobuf-compiler"
 )
 # Debian packages that provide libraries and headers rather than a command.
-APT_PKGS=(libdpdk-dev dpdk dpdk-dev libclang-dev libprotobuf-dev)
+APT_PKGS=(libdpdk-dev dpdk dpdk-dev libclang-dev libprotobuf-dev python3-scapy)
 
 missing=()
 for pair in "${APT_CMDS[@]}"; do

@@ -447,5 +447,94 @@ fn security_groups_allow_http_and_block_ssh_on_the_seed_graph() {
         .unwrap();
     assert!(sg["drops"]["no-rule"].as_u64().unwrap() >= 1, "{sg}");
     println!("sg drops: {}", sg["drops"]);
-    let _ = Instant::now();
+}
+
+/// Anti-spoofing end to end on the seed's graph: a VM sends, with scapy, a
+/// spoofed source MAC, a spoofed source IP, an ARP with a foreign sender, a
+/// router advertisement and a DHCP offer; portsec drops each and counts it
+/// by reason.
+#[test]
+fn portsec_drops_spoofed_frames_sent_with_scapy() {
+    if !can_run() {
+        return;
+    }
+    if !common::sh("/usr/bin/python3 -c 'import scapy'")
+        && common::skip(
+            "scapy is not installed for /usr/bin/python3 (apt-get install python3-scapy)",
+        )
+    {
+        return;
+    }
+    let mut env = Env::new("p");
+    let tag = env.tag.clone();
+    let ma = env.vm("a", "203.0.113.10/24", None);
+    let mb = env.vm("b", "203.0.113.20/24", None);
+    let seed = concat!(env!("CARGO_MANIFEST_DIR"), "/../../etc/layouts/seed.yaml");
+    let cfg = format!(
+        "{}{}{}",
+        base_config(&env.dir, &tag, &format!("layout = \"{seed}\"")),
+        port(&tag, "a", 0),
+        port(&tag, "b", 1)
+    );
+    let sock = env.start_daemon(&cfg);
+    put(
+        &sock,
+        "lswitch",
+        serde_json::json!({"id": "n1", "topic": "e2e", "version": 1}),
+    );
+    put(
+        &sock,
+        "secgroup",
+        serde_json::json!({"id": "all", "topic": "e2e", "version": 1, "rules": [
+            {"id": "e", "direction": "egress", "ethertype": "IPv4", "security_group_id": "all", "topic": "e2e"},
+            {"id": "i", "direction": "ingress", "ethertype": "IPv4", "security_group_id": "all", "topic": "e2e"}]}),
+    );
+    for (id, mac, ip) in [("vma", &ma, "203.0.113.10"), ("vmb", &mb, "203.0.113.20")] {
+        put(
+            &sock,
+            "lport",
+            serde_json::json!({"id": id, "topic": "e2e", "version": 1, "lswitch": "n1", "macs": [mac], "ips": [ip], "security_groups": ["all"]}),
+        );
+    }
+    wait_for_objects(&sock, 4);
+    let script = format!(
+        r#"
+from scapy.all import Ether, IP, UDP, ARP, IPv6, ICMPv6ND_RA, BOOTP, DHCP, sendp, conf
+conf.verb = 0
+i = "{tag}av"; me = "{ma}"; peer = "{mb}"
+sendp(Ether(src="02:de:ad:be:ef:01", dst=peer)/IP(src="203.0.113.10", dst="203.0.113.20")/UDP(dport=9), iface=i)
+sendp(Ether(src=me, dst=peer)/IP(src="203.0.113.99", dst="203.0.113.20")/UDP(dport=9), iface=i)
+sendp(Ether(src=me, dst="ff:ff:ff:ff:ff:ff")/ARP(op=1, hwsrc=me, psrc="203.0.113.77", pdst="203.0.113.20"), iface=i)
+sendp(Ether(src=me, dst="33:33:00:00:00:01")/IPv6(src="fe80::1", dst="ff02::1")/ICMPv6ND_RA(), iface=i)
+sendp(Ether(src=me, dst="ff:ff:ff:ff:ff:ff")/IP(src="203.0.113.10", dst="255.255.255.255")/UDP(sport=67, dport=68)/BOOTP(op=2, yiaddr="203.0.113.50")/DHCP(options=[("message-type", "offer"), "end"]), iface=i)
+"#
+    );
+    std::fs::write(env.dir.join("spoof.py"), script).unwrap();
+    let r = out(&format!(
+        "ip netns exec {tag}a /usr/bin/python3 {}/spoof.py 2>&1; echo rc=$?",
+        env.dir.display()
+    ));
+    assert!(r.ends_with("rc=0"), "scapy failed:\n{r}");
+    std::thread::sleep(Duration::from_millis(500));
+    let c = mgmt(&sock, Request::Counters);
+    let ps = c["vertices"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|v| v["vertex"] == "portsec")
+        .unwrap();
+    println!("portsec drops: {}", ps["drops"]);
+    for reason in [
+        "spoofed-mac",
+        "spoofed-ipv4",
+        "spoofed-arp",
+        "router-advertisement",
+        "dhcp-server",
+    ] {
+        assert!(
+            ps["drops"][reason].as_u64().unwrap_or(0) >= 1,
+            "no `{reason}` drop: {}",
+            ps["drops"]
+        );
+    }
 }
