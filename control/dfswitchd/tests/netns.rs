@@ -336,6 +336,28 @@ fn dhclient_gets_a_lease_from_the_switch() {
     );
 }
 
+/// VMs a (203.0.113.10) and b (203.0.113.20) on network `n1`, dfswitchd
+/// running the seed's graph; returns the socket and the VMs' MACs.
+fn one_network_on_the_seed_graph(env: &mut Env) -> (std::path::PathBuf, String, String) {
+    let tag = env.tag.clone();
+    let ma = env.vm("a", "203.0.113.10/24", None);
+    let mb = env.vm("b", "203.0.113.20/24", None);
+    let seed = concat!(env!("CARGO_MANIFEST_DIR"), "/../../etc/layouts/seed.yaml");
+    let cfg = format!(
+        "{}{}{}",
+        base_config(&env.dir, &tag, &format!("layout = \"{seed}\"")),
+        port(&tag, "a", 0),
+        port(&tag, "b", 1)
+    );
+    let sock = env.start_daemon(&cfg);
+    put(
+        &sock,
+        "lswitch",
+        serde_json::json!({"id": "n1", "topic": "e2e", "version": 1}),
+    );
+    (sock, ma, mb)
+}
+
 /// Security groups end to end on the seed's graph: VM b allows ingress
 /// TCP/80 only; curl from VM a to b:80 works (the reply passes as part of
 /// the tracked connection), TCP/22 is blocked and counted as `no-rule`.
@@ -353,21 +375,7 @@ fn security_groups_allow_http_and_block_ssh_on_the_seed_graph() {
     }
     let mut env = Env::new("s");
     let tag = env.tag.clone();
-    let ma = env.vm("a", "203.0.113.10/24", None);
-    let mb = env.vm("b", "203.0.113.20/24", None);
-    let seed = concat!(env!("CARGO_MANIFEST_DIR"), "/../../etc/layouts/seed.yaml");
-    let cfg = format!(
-        "{}{}{}",
-        base_config(&env.dir, &tag, &format!("layout = \"{seed}\"")),
-        port(&tag, "a", 0),
-        port(&tag, "b", 1)
-    );
-    let sock = env.start_daemon(&cfg);
-    put(
-        &sock,
-        "lswitch",
-        serde_json::json!({"id": "n1", "topic": "e2e", "version": 1}),
-    );
+    let (sock, ma, mb) = one_network_on_the_seed_graph(&mut env);
     put(
         &sock,
         "secgroup",
@@ -467,21 +475,7 @@ fn portsec_drops_spoofed_frames_sent_with_scapy() {
     }
     let mut env = Env::new("p");
     let tag = env.tag.clone();
-    let ma = env.vm("a", "203.0.113.10/24", None);
-    let mb = env.vm("b", "203.0.113.20/24", None);
-    let seed = concat!(env!("CARGO_MANIFEST_DIR"), "/../../etc/layouts/seed.yaml");
-    let cfg = format!(
-        "{}{}{}",
-        base_config(&env.dir, &tag, &format!("layout = \"{seed}\"")),
-        port(&tag, "a", 0),
-        port(&tag, "b", 1)
-    );
-    let sock = env.start_daemon(&cfg);
-    put(
-        &sock,
-        "lswitch",
-        serde_json::json!({"id": "n1", "topic": "e2e", "version": 1}),
-    );
+    let (sock, ma, mb) = one_network_on_the_seed_graph(&mut env);
     put(
         &sock,
         "secgroup",
