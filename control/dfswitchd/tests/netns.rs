@@ -532,3 +532,80 @@ sendp(Ether(src=me, dst="ff:ff:ff:ff:ff:ff")/IP(src="203.0.113.10", dst="255.255
         );
     }
 }
+
+/// Removing a security-group rule cuts the connections it allowed: a TCP
+/// connection from VM a to VM b's port 7000 (allowed by b's ingress rule)
+/// echoes; the rule is deleted from the model; within a second the same
+/// connection gets no more answers.
+#[test]
+fn removing_a_rule_cuts_the_connection_it_allowed() {
+    if !can_run() {
+        return;
+    }
+    let mut env = Env::new("c");
+    let tag = env.tag.clone();
+    let (sock, ma, mb) = one_network_on_the_seed_graph(&mut env);
+    let rules = |with_7000: bool| {
+        let mut r = vec![
+            serde_json::json!({"id": "e", "direction": "egress", "ethertype": "IPv4", "security_group_id": "sg", "topic": "e2e"}),
+        ];
+        if with_7000 {
+            r.push(serde_json::json!({"id": "t7000", "direction": "ingress", "ethertype": "IPv4", "protocol": "tcp",
+                "port_range_min": 7000, "port_range_max": 7000, "security_group_id": "sg", "topic": "e2e"}));
+        }
+        serde_json::json!({"id": "sg", "topic": "e2e", "version": if with_7000 { 1 } else { 2 }, "rules": r, "unique_key": 1})
+    };
+    put(&sock, "secgroup", rules(true));
+    for (id, mac, ip) in [("vma", &ma, "203.0.113.10"), ("vmb", &mb, "203.0.113.20")] {
+        put(
+            &sock,
+            "lport",
+            serde_json::json!({"id": id, "topic": "e2e", "version": 1, "lswitch": "n1", "macs": [mac], "ips": [ip], "security_groups": ["sg"]}),
+        );
+    }
+    wait_for_objects(&sock, 4);
+    let d = env.dir.display().to_string();
+    std::fs::write(
+        env.dir.join("echo_server.py"),
+        "import socket\ns=socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)\ns.bind(('203.0.113.20', 7000)); s.listen(1)\nc,_=s.accept()\nwhile True:\n    b=c.recv(100)\n    if not b: break\n    c.sendall(b)\n",
+    )
+    .unwrap();
+    // The client echoes once, signals, waits for the rule to go, then tries again.
+    std::fs::write(
+        env.dir.join("echo_client.py"),
+        format!("import socket, os, time\nc=socket.create_connection(('203.0.113.20', 7000), timeout=3)\nc.sendall(b'one'); assert c.recv(100)==b'one'\nopen('{d}/first-ok','w').close()\nwhile not os.path.exists('{d}/rule-gone'): time.sleep(0.05)\ntime.sleep(1.0)\nc.settimeout(2)\ntry:\n    c.sendall(b'two'); r=c.recv(100); print('second', r)\nexcept Exception as e:\n    print('cut', type(e).__name__)\n"),
+    )
+    .unwrap();
+    let mut server = Command::new("ip")
+        .args(["netns", "exec", &format!("{tag}b"), "python3"])
+        .arg(env.dir.join("echo_server.py"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(500));
+    let client = Command::new("ip")
+        .args(["netns", "exec", &format!("{tag}a"), "python3"])
+        .arg(env.dir.join("echo_client.py"))
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !env.dir.join("first-ok").exists() {
+        assert!(Instant::now() < deadline, "the first echo never came back");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    // Delete the rule that allowed the connection.
+    put(&sock, "secgroup", rules(false));
+    std::fs::write(env.dir.join("rule-gone"), "").unwrap();
+    let res = client.wait_with_output().unwrap();
+    let _ = server.kill();
+    let _ = server.wait();
+    let stdout = String::from_utf8_lossy(&res.stdout);
+    assert!(
+        stdout.contains("cut"),
+        "the connection survived the rule's removal: {stdout} {}",
+        String::from_utf8_lossy(&res.stderr)
+    );
+}
