@@ -66,6 +66,8 @@ pub struct TableConfigs {
     pub dhcp: DhcpConfig,
     /// `l3-proactive`: the routers and the ports of their networks.
     pub l3: L3Config,
+    /// `firewall`: FWaaS v2 groups on router interfaces.
+    pub firewall: df_app_firewall::FirewallConfig,
 }
 
 /// A local logical port with its keys resolved (what the per-app
@@ -200,6 +202,7 @@ pub fn compile(snap: &Snapshot, local: &Local) -> Compiled {
     out.configs.sg = crate::security::sg(snap, &locals, warn);
     out.configs.dhcp = crate::services::dhcp(snap, &locals, warn);
     out.configs.l3 = crate::services::l3(snap, warn);
+    out.configs.firewall = crate::firewall::firewall(snap, warn);
     out
 }
 

@@ -9,6 +9,7 @@
 
 pub mod cache;
 pub mod compile;
+mod firewall;
 pub mod follow;
 pub mod publish;
 mod security;

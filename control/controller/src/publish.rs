@@ -64,6 +64,9 @@ impl Publisher {
         if old.as_ref().is_none_or(|o| o.l3 != cfg.l3) {
             self.configure_type("l3-proactive", &cfg.l3, &mut errors);
         }
+        if old.as_ref().is_none_or(|o| o.firewall != cfg.firewall) {
+            self.configure_type("firewall", &cfg.firewall, &mut errors);
+        }
         self.live = Some(cfg.clone());
         errors
     }

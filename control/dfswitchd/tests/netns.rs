@@ -145,16 +145,10 @@ fn two_vms_ping_and_transfer_through_dfswitchd() {
     );
 }
 
-/// Two networks joined by a distributed router, on the seed's datapath graph
-/// (input -> portsec -> sg -> l2 -> l3-proactive -> firewall -> ... ->
-/// output), configured by the controller from the model: ping crosses the
-/// router both ways, and a TTL-1 ping gets the router's ICMP time exceeded.
-#[test]
-fn two_subnets_ping_across_the_router_in_the_seed_graph() {
-    if !can_run() {
-        return;
-    }
-    let mut env = Env::new("r");
+/// VM a (203.0.113.10, network n1) and VM b (198.51.100.10, network n2)
+/// joined by router r1 (interfaces .1), a security group `all` allowing
+/// every IPv4 packet, on the seed's graph; returns the management socket.
+fn two_subnets_with_a_router(env: &mut Env) -> std::path::PathBuf {
     let tag = env.tag.clone();
     let ma = env.vm("a", "203.0.113.10/24", Some("203.0.113.1"));
     let mb = env.vm("b", "198.51.100.10/24", Some("198.51.100.1"));
@@ -223,6 +217,21 @@ fn two_subnets_ping_across_the_router_in_the_seed_graph() {
         serde_json::json!({"id": "r1", "topic": "e2e", "version": 1, "ports": rports, "routes": []}),
     );
     wait_for_objects(&sock, 10);
+    sock
+}
+
+/// Two networks joined by a distributed router, on the seed's datapath graph
+/// (input -> portsec -> sg -> l2 -> l3-proactive -> firewall -> ... ->
+/// output), configured by the controller from the model: ping crosses the
+/// router both ways, and a TTL-1 ping gets the router's ICMP time exceeded.
+#[test]
+fn two_subnets_ping_across_the_router_in_the_seed_graph() {
+    if !can_run() {
+        return;
+    }
+    let mut env = Env::new("r");
+    let tag = env.tag.clone();
+    let sock = two_subnets_with_a_router(&mut env);
     let st = mgmt(&sock, Request::Status);
     assert_eq!(
         st["controller"]["config_errors"],
@@ -608,4 +617,96 @@ fn removing_a_rule_cuts_the_connection_it_allowed() {
         "the connection survived the rule's removal: {stdout} {}",
         String::from_utf8_lossy(&res.stderr)
     );
+}
+
+/// A firewall group on the router's interface to network n1 (egress policy:
+/// deny TCP to port 7001, allow the rest): from VM a, HTTP to VM b on port
+/// 7000 crosses the router, port 7001 does not.
+#[test]
+fn firewall_group_blocks_one_tcp_port_between_subnets() {
+    if !can_run() {
+        return;
+    }
+    let mut env = Env::new("f");
+    let tag = env.tag.clone();
+    let sock = two_subnets_with_a_router(&mut env);
+    for (id, action, port) in [("deny7001", "deny", Some(7001)), ("allow", "allow", None)] {
+        let mut r = serde_json::json!({"id": id, "topic": "e2e", "version": 1, "action": action, "ip_version": 4, "enabled": true});
+        if let Some(p) = port {
+            r["protocol"] = serde_json::json!("tcp");
+            r["destination_port"] = serde_json::json!([p, p]);
+        }
+        put(&sock, "firewall_rule", r);
+    }
+    put(
+        &sock,
+        "firewall_policy",
+        serde_json::json!({"id": "pol", "topic": "e2e", "version": 1, "firewall_rules": ["deny7001", "allow"]}),
+    );
+    put(
+        &sock,
+        "firewall_group",
+        serde_json::json!({"id": "fwg", "topic": "e2e", "version": 1, "egress_firewall_policy": "pol", "ports": ["rp1"], "enabled": true}),
+    );
+    wait_for_objects(&sock, 14);
+    let st = mgmt(&sock, Request::Status);
+    assert_eq!(
+        st["controller"]["config_errors"],
+        serde_json::json!([]),
+        "{st}"
+    );
+    let www = env.dir.join("www");
+    std::fs::create_dir_all(&www).unwrap();
+    std::fs::write(www.join("index.html"), "hello from vm b\n").unwrap();
+    let mut servers = Vec::new();
+    for p in ["7000", "7001"] {
+        servers.push(
+            Command::new("ip")
+                .args([
+                    "netns",
+                    "exec",
+                    &format!("{tag}b"),
+                    "python3",
+                    "-m",
+                    "http.server",
+                    p,
+                    "--bind",
+                    "198.51.100.10",
+                    "--directory",
+                ])
+                .arg(&www)
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .unwrap(),
+        );
+    }
+    std::thread::sleep(Duration::from_millis(800));
+    let ok = out(&format!(
+        "ip netns exec {tag}a curl -sS --max-time 5 http://198.51.100.10:7000/; echo rc=$?"
+    ));
+    let blocked = out(&format!(
+        "ip netns exec {tag}a curl -sS --max-time 3 http://198.51.100.10:7001/ 2>&1; echo rc=$?"
+    ));
+    for mut s in servers {
+        let _ = s.kill();
+        let _ = s.wait();
+    }
+    assert!(
+        ok.contains("hello from vm b") && ok.ends_with("rc=0"),
+        "TCP/7000 must cross the router:\n{ok}"
+    );
+    assert!(
+        !blocked.ends_with("rc=0"),
+        "TCP/7001 must be blocked by the firewall group:\n{blocked}"
+    );
+    let c = mgmt(&sock, Request::Counters);
+    let fw = c["vertices"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|v| v["vertex"] == "firewall")
+        .unwrap();
+    assert!(fw["drops"]["denied"].as_u64().unwrap() >= 1, "{fw}");
+    println!("firewall drops: {}", fw["drops"]);
 }
