@@ -83,7 +83,7 @@ fn two_vms_ping_and_transfer_through_dfswitchd() {
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
-    std::thread::sleep(Duration::from_millis(500));
+    common::wait_listening(&tag, "b", 5299);
     let iperf = out(&format!(
         "ip netns exec {tag}a iperf3 -c 203.0.113.2 -p 5299 -t 2 -J; echo rc=$?"
     ));
@@ -436,7 +436,9 @@ fn security_groups_allow_http_and_block_ssh_on_the_seed_graph() {
                 .unwrap(),
         );
     }
-    std::thread::sleep(Duration::from_millis(800));
+    for p in [80, 22] {
+        common::wait_listening(&tag, "b", p);
+    }
     let ok = out(&format!(
         "ip netns exec {tag}a curl -sS --max-time 5 http://203.0.113.20:80/; echo rc=$?"
     ));
@@ -518,14 +520,32 @@ sendp(Ether(src=me, dst="ff:ff:ff:ff:ff:ff")/IP(src="203.0.113.10", dst="255.255
         env.dir.display()
     ));
     assert!(r.ends_with("rc=0"), "scapy failed:\n{r}");
-    std::thread::sleep(Duration::from_millis(500));
-    let c = mgmt(&sock, Request::Counters);
-    let ps = c["vertices"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|v| v["vertex"] == "portsec")
-        .unwrap();
+    // Wait (bounded) for the worker to have counted all five.
+    let reasons = [
+        "spoofed-mac",
+        "spoofed-ipv4",
+        "spoofed-arp",
+        "router-advertisement",
+        "dhcp-server",
+    ];
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let ps = loop {
+        let c = mgmt(&sock, Request::Counters);
+        let ps = c["vertices"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|v| v["vertex"] == "portsec")
+            .unwrap()
+            .clone();
+        let all = reasons
+            .iter()
+            .all(|r| ps["drops"][*r].as_u64().unwrap_or(0) >= 1);
+        if all || Instant::now() > deadline {
+            break ps;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    };
     println!("portsec drops: {}", ps["drops"]);
     for reason in [
         "spoofed-mac",
@@ -592,7 +612,7 @@ fn removing_a_rule_cuts_the_connection_it_allowed() {
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
-    std::thread::sleep(Duration::from_millis(500));
+    common::wait_listening(&tag, "b", 7000);
     let client = Command::new("ip")
         .args(["netns", "exec", &format!("{tag}a"), "python3"])
         .arg(env.dir.join("echo_client.py"))
@@ -681,7 +701,9 @@ fn firewall_group_blocks_one_tcp_port_between_subnets() {
                 .unwrap(),
         );
     }
-    std::thread::sleep(Duration::from_millis(800));
+    for p in [7000, 7001] {
+        common::wait_listening(&tag, "b", p);
+    }
     let ok = out(&format!(
         "ip netns exec {tag}a curl -sS --max-time 5 http://198.51.100.10:7000/; echo rc=$?"
     ));

@@ -258,3 +258,18 @@ pub fn port(tag: &str, ns: &str, index: usize) -> String {
         "[[port]]\nname = \"vm{ns}\"\ndevice = \"net_af_packet{index},iface={tag}{ns}h,qdisc_bypass=1\"\niface_id = \"vm{ns}\"\n"
     )
 }
+
+/// Waits (at most 20 s) until something listens on TCP `port` in namespace
+/// `{tag}{ns}`.
+pub fn wait_listening(tag: &str, ns: &str, port: u16) {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !sh(&format!(
+        "ip netns exec {tag}{ns} ss -Hltn 'sport = :{port}' | grep -q LISTEN"
+    )) {
+        assert!(
+            Instant::now() < deadline,
+            "nothing listens on {tag}{ns}:{port}"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
