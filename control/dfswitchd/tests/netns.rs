@@ -367,6 +367,49 @@ fn one_network_on_the_seed_graph(env: &mut Env) -> (std::path::PathBuf, String, 
     (sock, ma, mb)
 }
 
+/// Serves a page from VM b on TCP `open` and `closed` (bound to `ip`),
+/// fetches both from VM a with curl, and returns curl's two outputs, each
+/// ending in `rc=<exit code>`.
+fn http_allowed_and_blocked(env: &Env, ip: &str, open: u16, closed: u16) -> (String, String) {
+    let tag = &env.tag;
+    let www = env.dir.join("www");
+    std::fs::create_dir_all(&www).unwrap();
+    std::fs::write(www.join("index.html"), "hello from vm b\n").unwrap();
+    let mut servers = Vec::new();
+    for p in [open, closed] {
+        servers.push(
+            Command::new("ip")
+                .args([
+                    "netns",
+                    "exec",
+                    &format!("{tag}b"),
+                    "python3",
+                    "-m",
+                    "http.server",
+                ])
+                .arg(p.to_string())
+                .args(["--bind", ip, "--directory"])
+                .arg(&www)
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .unwrap(),
+        );
+        common::wait_listening(tag, "b", p);
+    }
+    let ok = out(&format!(
+        "ip netns exec {tag}a curl -sS --max-time 5 http://{ip}:{open}/; echo rc=$?"
+    ));
+    let blocked = out(&format!(
+        "ip netns exec {tag}a curl -sS --max-time 3 http://{ip}:{closed}/ 2>&1; echo rc=$?"
+    ));
+    for mut s in servers {
+        let _ = s.kill();
+        let _ = s.wait();
+    }
+    (ok, blocked)
+}
+
 /// Security groups end to end on the seed's graph: VM b allows ingress
 /// TCP/80 only; curl from VM a to b:80 works (the reply passes as part of
 /// the tracked connection), TCP/22 is blocked and counted as `no-rule`.
@@ -383,7 +426,6 @@ fn security_groups_allow_http_and_block_ssh_on_the_seed_graph() {
         }
     }
     let mut env = Env::new("s");
-    let tag = env.tag.clone();
     let (sock, ma, mb) = one_network_on_the_seed_graph(&mut env);
     put(
         &sock,
@@ -410,45 +452,7 @@ fn security_groups_allow_http_and_block_ssh_on_the_seed_graph() {
         );
     }
     wait_for_objects(&sock, 5);
-    let www = env.dir.join("www");
-    std::fs::create_dir_all(&www).unwrap();
-    std::fs::write(www.join("index.html"), "hello from vm b\n").unwrap();
-    let mut servers = Vec::new();
-    for p in ["80", "22"] {
-        servers.push(
-            Command::new("ip")
-                .args([
-                    "netns",
-                    "exec",
-                    &format!("{tag}b"),
-                    "python3",
-                    "-m",
-                    "http.server",
-                    p,
-                    "--bind",
-                    "203.0.113.20",
-                    "--directory",
-                ])
-                .arg(&www)
-                .stdout(Stdio::null())
-                .stderr(Stdio::null())
-                .spawn()
-                .unwrap(),
-        );
-    }
-    for p in [80, 22] {
-        common::wait_listening(&tag, "b", p);
-    }
-    let ok = out(&format!(
-        "ip netns exec {tag}a curl -sS --max-time 5 http://203.0.113.20:80/; echo rc=$?"
-    ));
-    let blocked = out(&format!(
-        "ip netns exec {tag}a curl -sS --max-time 3 http://203.0.113.20:22/ 2>&1; echo rc=$?"
-    ));
-    for mut s in servers {
-        let _ = s.kill();
-        let _ = s.wait();
-    }
+    let (ok, blocked) = http_allowed_and_blocked(&env, "203.0.113.20", 80, 22);
     assert!(
         ok.contains("hello from vm b") && ok.ends_with("rc=0"),
         "TCP/80 must pass:\n{ok}"
@@ -648,7 +652,6 @@ fn firewall_group_blocks_one_tcp_port_between_subnets() {
         return;
     }
     let mut env = Env::new("f");
-    let tag = env.tag.clone();
     let sock = two_subnets_with_a_router(&mut env);
     for (id, action, port) in [("deny7001", "deny", Some(7001)), ("allow", "allow", None)] {
         let mut r = serde_json::json!({"id": id, "topic": "e2e", "version": 1, "action": action, "ip_version": 4, "enabled": true});
@@ -675,45 +678,7 @@ fn firewall_group_blocks_one_tcp_port_between_subnets() {
         serde_json::json!([]),
         "{st}"
     );
-    let www = env.dir.join("www");
-    std::fs::create_dir_all(&www).unwrap();
-    std::fs::write(www.join("index.html"), "hello from vm b\n").unwrap();
-    let mut servers = Vec::new();
-    for p in ["7000", "7001"] {
-        servers.push(
-            Command::new("ip")
-                .args([
-                    "netns",
-                    "exec",
-                    &format!("{tag}b"),
-                    "python3",
-                    "-m",
-                    "http.server",
-                    p,
-                    "--bind",
-                    "198.51.100.10",
-                    "--directory",
-                ])
-                .arg(&www)
-                .stdout(Stdio::null())
-                .stderr(Stdio::null())
-                .spawn()
-                .unwrap(),
-        );
-    }
-    for p in [7000, 7001] {
-        common::wait_listening(&tag, "b", p);
-    }
-    let ok = out(&format!(
-        "ip netns exec {tag}a curl -sS --max-time 5 http://198.51.100.10:7000/; echo rc=$?"
-    ));
-    let blocked = out(&format!(
-        "ip netns exec {tag}a curl -sS --max-time 3 http://198.51.100.10:7001/ 2>&1; echo rc=$?"
-    ));
-    for mut s in servers {
-        let _ = s.kill();
-        let _ = s.wait();
-    }
+    let (ok, blocked) = http_allowed_and_blocked(&env, "198.51.100.10", 7000, 7001);
     assert!(
         ok.contains("hello from vm b") && ok.ends_with("rc=0"),
         "TCP/7000 must cross the router:\n{ok}"
