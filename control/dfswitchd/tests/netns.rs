@@ -260,14 +260,8 @@ fn two_subnets_ping_across_the_router_in_the_seed_graph() {
         ttl1.contains("Time to live exceeded") && ttl1.contains("From 203.0.113.1"),
         "a TTL-1 ping gets ICMP time exceeded from the router interface:\n{ttl1}"
     );
-    let c = mgmt(&sock, Request::Counters);
-    let l3 = c["vertices"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|v| v["vertex"] == "l3")
-        .unwrap();
-    assert!(l3["packets"].as_u64().unwrap() >= 16, "{c}");
+    let l3 = common::vertex_counters(&sock, "l3");
+    assert!(l3["packets"].as_u64().unwrap() >= 16, "{l3}");
     println!("l3 handled {} packets", l3["packets"]);
 }
 
@@ -461,13 +455,7 @@ fn security_groups_allow_http_and_block_ssh_on_the_seed_graph() {
         !blocked.ends_with("rc=0"),
         "TCP/22 must be blocked:\n{blocked}"
     );
-    let c = mgmt(&sock, Request::Counters);
-    let sg = c["vertices"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|v| v["vertex"] == "secgroup")
-        .unwrap();
+    let sg = common::vertex_counters(&sock, "secgroup");
     assert!(sg["drops"]["no-rule"].as_u64().unwrap() >= 1, "{sg}");
     println!("sg drops: {}", sg["drops"]);
 }
@@ -534,14 +522,7 @@ sendp(Ether(src=me, dst="ff:ff:ff:ff:ff:ff")/IP(src="203.0.113.10", dst="255.255
     ];
     let deadline = Instant::now() + Duration::from_secs(10);
     let ps = loop {
-        let c = mgmt(&sock, Request::Counters);
-        let ps = c["vertices"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|v| v["vertex"] == "portsec")
-            .unwrap()
-            .clone();
+        let ps = common::vertex_counters(&sock, "portsec");
         let all = reasons
             .iter()
             .all(|r| ps["drops"][*r].as_u64().unwrap_or(0) >= 1);
@@ -687,13 +668,7 @@ fn firewall_group_blocks_one_tcp_port_between_subnets() {
         !blocked.ends_with("rc=0"),
         "TCP/7001 must be blocked by the firewall group:\n{blocked}"
     );
-    let c = mgmt(&sock, Request::Counters);
-    let fw = c["vertices"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|v| v["vertex"] == "firewall")
-        .unwrap();
+    let fw = common::vertex_counters(&sock, "firewall");
     assert!(fw["drops"]["denied"].as_u64().unwrap() >= 1, "{fw}");
     println!("firewall drops: {}", fw["drops"]);
 }

@@ -273,3 +273,13 @@ pub fn wait_listening(tag: &str, ns: &str, port: u16) {
         std::thread::sleep(Duration::from_millis(50));
     }
 }
+
+/// The daemon's counters of vertex `name` (calls, packets, cycles, drops).
+pub fn vertex_counters(sock: &Path, name: &str) -> serde_json::Value {
+    let c = mgmt(sock, Request::Counters);
+    c["vertices"]
+        .as_array()
+        .and_then(|vs| vs.iter().find(|v| v["vertex"] == name))
+        .cloned()
+        .unwrap_or_else(|| panic!("no vertex `{name}` in the counters: {c}"))
+}
