@@ -145,6 +145,7 @@ pub fn build_graph(p: &Params) -> Result<Arc<Graph>> {
                     network_key: 1,
                 })
                 .collect(),
+            uplinks: Vec::new(),
         },
     )?;
     g.configure(
@@ -154,6 +155,7 @@ pub fn build_graph(p: &Params) -> Result<Arc<Graph>> {
                 .map(|i| OutputPort {
                     port_key: port_key(i),
                     port: i,
+                    vlan: None,
                 })
                 .collect(),
         },
@@ -182,6 +184,7 @@ pub fn build_graph(p: &Params) -> Result<Arc<Graph>> {
                 L2Config {
                     networks: vec![L2Network {
                         network_key: 1,
+                        uplink: None,
                         ports: (0..p.macs)
                             .map(|m| L2Port {
                                 port_key: port_key(

@@ -52,10 +52,12 @@ pub fn one_network(n: u8) -> (InputConfig, L2Config, OutputConfig) {
                 network_key: 1,
             })
             .collect(),
+        uplinks: Vec::new(),
     };
     let l2 = L2Config {
         networks: vec![L2Network {
             network_key: 1,
+            uplink: None,
             ports: (1..=n)
                 .map(|i| L2Port {
                     port_key: u32::from(i),
@@ -70,6 +72,7 @@ pub fn one_network(n: u8) -> (InputConfig, L2Config, OutputConfig) {
             .map(|i| OutputPort {
                 port_key: u32::from(i),
                 port: u16::from(i - 1),
+                vlan: None,
             })
             .collect(),
     };

@@ -93,6 +93,18 @@ pub static DEFAULT_EDGES: &[DefaultEdge] = &[
         exit: "default",
         targets: &[("output", "default", true)],
     },
+    // Frames from physical-network uplinks: classified by VLAN, then
+    // switched like any other (the seed wires only provider's exit).
+    DefaultEdge {
+        app_type: "input",
+        exit: "provider",
+        targets: &[("provider", "default", true)],
+    },
+    DefaultEdge {
+        app_type: "provider",
+        exit: "default",
+        targets: &[("l2", "default", false)],
+    },
 ];
 
 /// The default layout: input -> l2 -> output.
@@ -142,6 +154,11 @@ mod tests {
         assert!(
             text.contains("vertex output (type output) (implicit)"),
             "{text}"
+        );
+        assert!(
+            text.contains("out.provider -> provider.in.default (default)")
+                && text.contains("vertex provider (type provider) (implicit)"),
+            "uplink traffic reaches a provider vertex, which hands it to l2: {text}"
         );
         // Two vertices of the target type make the default ambiguous.
         let e = compile_layout(

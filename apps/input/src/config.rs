@@ -8,6 +8,11 @@ use serde::Deserialize;
 pub struct InputConfig {
     /// One entry per bound switch port.
     pub ports: Vec<InputPort>,
+    /// Switch ports that are uplinks to a physical network (Dragonflow's
+    /// `bridge_mappings` patch ports): their traffic leaves by
+    /// `out.provider`, unclassified (`provider` finds the network by VLAN).
+    #[serde(default)]
+    pub uplinks: Vec<u16>,
 }
 
 /// One switch port bound to a logical VM port.

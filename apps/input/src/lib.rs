@@ -1,7 +1,8 @@
 //! App `input`: the first stage of the graph. It classifies each received
 //! packet by the switch port it arrived on, writing the logical source port
 //! key and network key (Dragonflow's classifier, table 0), and hands VM
-//! traffic on by `out.vm-egress`.
+//! traffic on by `out.vm-egress` and traffic from uplinks to physical
+//! networks by `out.provider`.
 #![forbid(unsafe_code)]
 
 mod config;
@@ -27,16 +28,24 @@ pub static CONTRACT: AppContract = AppContract {
     entries: &[EntrySpec {
         name: "default",
         reads: &[],
-        exits: &["vm-egress"],
+        exits: &["vm-egress", "provider"],
         from_ports: true,
         doc: "packets received on switch ports",
     }],
-    exits: &[ExitSpec {
-        name: "vm-egress",
-        writes: &[SOURCE_PORT_KEY, NETWORK_KEY],
-        progress: false,
-        doc: "traffic from a VM port, classified",
-    }],
+    exits: &[
+        ExitSpec {
+            name: "vm-egress",
+            writes: &[SOURCE_PORT_KEY, NETWORK_KEY],
+            progress: false,
+            doc: "traffic from a VM port, classified",
+        },
+        ExitSpec {
+            name: "provider",
+            writes: &[],
+            progress: false,
+            doc: "traffic from an uplink to a physical network, for `provider` to classify by VLAN",
+        },
+    ],
     drops: counters::DROPS,
     tables: &["ports"],
 };

@@ -20,6 +20,12 @@ pub struct L2Config {
 pub struct L2Network {
     /// The network's unique key (non-zero).
     pub network_key: u32,
+    /// The port key of the network's uplink to its physical network (a
+    /// flat or VLAN provider network): unknown unicast goes there unless
+    /// it came from there, and it is one of the flood targets. `None`: a
+    /// network with no way out of this chassis.
+    #[serde(default)]
+    pub uplink: Option<u32>,
     /// Its ports.
     pub ports: Vec<L2Port>,
 }

@@ -11,7 +11,7 @@ pub(crate) static DROPS: &[DropSpec] = &[
     },
     DropSpec {
         name: "unknown-unicast",
-        doc: "no port of the network has the destination MAC (there is no MAC learning: check the port's MAC in the model)",
+        doc: "no port of the network has the destination MAC and the network has no uplink to a physical network, or the frame came from that uplink (there is no MAC learning: check the port's MAC in the model)",
     },
     DropSpec {
         name: "unknown-network",

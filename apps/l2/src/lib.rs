@@ -6,6 +6,9 @@
 //! and leaves by `out.unicast` with the destination port key set; broadcast
 //! and multicast are replicated to every port of the network but the
 //! source, each copy leaving by `out.flood` with its destination port key.
+//! A provider network's uplink (its physical network) is one of the flood
+//! targets and takes unknown unicast, except what came from it (Dragonflow's
+//! provider app: no reflection to the fabric).
 //!
 //! Before that lookup, an ARP request or IPv6 Neighbour Solicitation from a
 //! logical port for an address some port of the network owns (each port's
@@ -57,7 +60,7 @@ pub static CONTRACT: AppContract = AppContract {
             name: "unicast",
             writes: &[DESTINATION_PORT_KEY],
             progress: false,
-            doc: "a known unicast destination",
+            doc: "a known unicast destination, or an unknown one sent to the network's uplink",
         },
         ExitSpec {
             name: "flood",

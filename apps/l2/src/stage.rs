@@ -12,7 +12,7 @@ use df_wire::ETHERNET_HEADER_LEN;
 
 use crate::counters::{NO_FLOOD_TARGET, RUNT, UNKNOWN_NETWORK, UNKNOWN_UNICAST};
 use crate::tables::{fdb_key, L2Tables};
-use crate::trace::{DHCP_CLIENT, FDB_HIT, FLOOD_COPIES};
+use crate::trace::{DHCP_CLIENT, FDB_HIT, FLOOD_COPIES, TO_UPLINK};
 
 mod respond;
 #[cfg(test)]
@@ -113,7 +113,16 @@ impl Stage for L2Stage {
                     io.note(&pkt, FDB_HIT, port as u64);
                     io.send(UNICAST, pkt);
                 }
-                None => io.drop(pkt, UNKNOWN_UNICAST),
+                None => match t.uplink(net) {
+                    // Unknown unicast leaves by the physical network, but
+                    // never back to where it came from.
+                    Some(up) if up != pkt.reg(self.regs.src) => {
+                        pkt.set_reg(self.regs.dst, up);
+                        io.note(&pkt, TO_UPLINK, u64::from(up));
+                        io.send(UNICAST, pkt);
+                    }
+                    _ => io.drop(pkt, UNKNOWN_UNICAST),
+                },
             }
         }
     }
@@ -169,6 +178,56 @@ mod tests {
         assert_eq!(out.dropped("runt"), 1);
         assert_eq!(out.dropped("unknown-network"), 1);
         assert!(out.tx.is_empty());
+    }
+
+    /// A provider network: unknown unicast goes to the uplink unless it
+    /// came from there; the uplink is a flood target but never gets its
+    /// own flood back.
+    #[test]
+    fn unknown_unicast_and_floods_reach_the_uplink_but_never_return_to_it() {
+        let mut h = StageHarness::<L2App>::new("").unwrap();
+        h.configure_json(
+            r#"{"networks":[{"network_key":1,"uplink":9,"ports":[
+                {"port_key":1,"mac":"02:00:00:00:00:01"},
+                {"port_key":2,"mac":"02:00:00:00:00:02"}]}]}"#,
+        )
+        .unwrap();
+        let from = |src| [(NETWORK_KEY, 1), (SOURCE_PORT_KEY, src)];
+        let pkts = vec![
+            h.packet(&frame([2, 0, 0, 0, 0, 7]), 0, &from(1)),
+            h.packet(&frame([2, 0, 0, 0, 0, 7]), 0, &from(9)),
+            h.packet(&frame([2, 0, 0, 0, 0, 2]), 0, &from(9)),
+        ];
+        let out = h.run("default", pkts);
+        let dst = h.reg(DESTINATION_PORT_KEY);
+        let uni: Vec<u32> = out.by_exit("unicast").iter().map(|p| p.reg(dst)).collect();
+        assert_eq!(
+            uni,
+            vec![9, 2],
+            "to the uplink from a VM; to a VM from the uplink"
+        );
+        assert_eq!(out.dropped("unknown-unicast"), 1, "never reflected");
+
+        let p = h.packet(&frame([0xff; 6]), 0, &from(1));
+        let out = h.run("default", vec![p]);
+        let mut flood: Vec<u32> = out.by_exit("flood").iter().map(|p| p.reg(dst)).collect();
+        flood.sort();
+        assert_eq!(flood, vec![2, 9]);
+        let p = h.packet(&frame([0xff; 6]), 0, &from(9));
+        let out = h.run("default", vec![p]);
+        let mut flood: Vec<u32> = out.by_exit("flood").iter().map(|p| p.reg(dst)).collect();
+        flood.sort();
+        assert_eq!(flood, vec![1, 2]);
+
+        let e = h
+            .configure_json(
+                r#"{"networks":[{"network_key":1,"uplink":1,"ports":[{"port_key":1,"mac":"02:00:00:00:00:01"}]}]}"#,
+            )
+            .unwrap_err();
+        assert!(
+            e.contains("networks[0].uplink: port key 1 is also a port of the network"),
+            "{e}"
+        );
     }
 
     #[test]

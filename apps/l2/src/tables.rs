@@ -36,6 +36,9 @@ pub struct L2Tables {
     pub(crate) fdb: HashMap<u128, u32>,
     pub(crate) flood: KeyMap<u32>,
     pub(crate) flood_lists: Vec<Box<[u32]>>,
+    /// The uplink port key of the network at the same index as its flood
+    /// list (0: none).
+    pub(crate) uplinks: Vec<u32>,
     /// (network, IPv4) -> owner, keyed by [`arp_key`].
     pub(crate) arp: HashMap<u64, Owner>,
     /// (network, IPv6) -> owner.
@@ -88,6 +91,20 @@ impl L2Tables {
                     list.push(p.port_key);
                 }
             }
+            let uplink = match n.uplink {
+                Some(0) => return Err(format!("networks[{i}].uplink: must be non-zero")),
+                Some(u) if list.contains(&u) => {
+                    return Err(format!(
+                        "networks[{i}].uplink: port key {u} is also a port of the network"
+                    ))
+                }
+                Some(u) => {
+                    list.push(u);
+                    u
+                }
+                None => 0,
+            };
+            t.uplinks.push(uplink);
             t.flood.insert(n.network_key, t.flood_lists.len() as u32);
             t.flood_lists.push(list.into_boxed_slice());
         }
@@ -127,6 +144,12 @@ impl L2Tables {
             IpAddr::V6(a) => self.nd.get(&(network, u128::from(a))),
         }?;
         Some((o.mac, o.port_key))
+    }
+
+    /// The uplink port key of `network`, if it has one.
+    pub fn uplink(&self, network: u32) -> Option<u32> {
+        let i = self.flood.get(network)?;
+        self.uplinks.get(i as usize).copied().filter(|&u| u != 0)
     }
 
     /// The port key of `mac` in `network`.
@@ -170,6 +193,7 @@ impl L2Tables {
             "networks": self.flood.iter().map(|(n, i)| serde_json::json!({
                 "network_key": n,
                 "flood": self.flood_lists.get(i as usize).map(|l| l.to_vec()).unwrap_or_default(),
+                "uplink": self.uplinks.get(i as usize).copied().filter(|&u| u != 0),
             })).collect::<Vec<_>>(),
         })
     }

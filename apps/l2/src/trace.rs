@@ -2,6 +2,8 @@
 
 /// Note: the FDB hit's port key.
 pub(crate) const FDB_HIT: &str = "fdb hit: port key";
+/// Note: an unknown unicast destination sent to the network's uplink.
+pub(crate) const TO_UPLINK: &str = "unknown unicast to uplink: port key";
 /// Note: the number of flood copies made.
 pub(crate) const FLOOD_COPIES: &str = "flood: copies";
 /// Note: an ARP request answered; the owner's port key.

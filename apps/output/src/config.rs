@@ -1,4 +1,5 @@
-//! What control hands `output`: which switch port carries each local port.
+//! What control hands `output`: which switch port carries each local port
+//! (and each provider network's uplink, with its VLAN id).
 
 use serde::Deserialize;
 
@@ -18,4 +19,8 @@ pub struct OutputPort {
     pub port_key: u32,
     /// Switch port id.
     pub port: u16,
+    /// Push an 802.1Q tag with this VLAN id (1..=4094) on the way out: a
+    /// VLAN provider network's uplink. `None`: untagged.
+    #[serde(default)]
+    pub vlan: Option<u16>,
 }

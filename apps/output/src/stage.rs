@@ -1,12 +1,35 @@
-//! `output`'s hot path: one lookup, then transmit.
+//! `output`'s hot path: one lookup, then transmit; for a VLAN provider
+//! network's uplink, an 802.1Q tag is pushed first (4 bytes of headroom,
+//! the MAC addresses moved to the new front).
 
 use std::sync::Arc;
 
-use df_dp::{Batch, EntryId, RcuCell, RegSlot, Stage, StageIo};
+use df_dp::{Batch, EntryId, Packet, RcuCell, RegSlot, Stage, StageIo};
 
-use crate::counters::UNKNOWN_DESTINATION;
+use crate::counters::{NO_HEADROOM, RUNT, UNKNOWN_DESTINATION};
 use crate::tables::OutputTables;
-use crate::trace::DESTINATION;
+use crate::trace::{DESTINATION, VLAN_PUSHED};
+
+/// Bytes of the two MAC addresses.
+const MACS_LEN: usize = 12;
+/// Bytes of an 802.1Q tag.
+const TAG_LEN: usize = 4;
+
+/// Pushes an 802.1Q tag with `vid` (priority 0) in front of the frame's
+/// EtherType. `Err(reason)` leaves a frame the caller drops.
+#[inline]
+fn push_tag(pkt: &mut Packet, vid: u16) -> Result<(), df_dp::DropId> {
+    if pkt.len() < MACS_LEN + 2 {
+        return Err(RUNT);
+    }
+    if pkt.prepend(TAG_LEN).is_none() {
+        return Err(NO_HEADROOM);
+    }
+    let d = pkt.data_mut();
+    d.copy_within(TAG_LEN..TAG_LEN + MACS_LEN, 0);
+    d[MACS_LEN..MACS_LEN + TAG_LEN].copy_from_slice(&[0x81, 0x00, (vid >> 8) as u8, vid as u8]);
+    Ok(())
+}
 
 /// The `output` stage of one worker.
 #[derive(Debug)]
@@ -24,13 +47,85 @@ impl OutputStage {
 impl Stage for OutputStage {
     fn process(&mut self, _entry: EntryId, batch: &mut Batch, io: &mut StageIo<'_>) {
         let t = self.tables.read(io.rcu());
-        for pkt in batch.drain() {
+        for mut pkt in batch.drain() {
             let key = pkt.reg(self.dst);
             io.note(&pkt, DESTINATION, key as u64);
             match t.port.get(key) {
-                Some(port) => io.tx(port, pkt),
+                Some(out) if out.vlan == 0 => io.tx(out.port, pkt),
+                Some(out) => match push_tag(&mut pkt, out.vlan) {
+                    Ok(()) => {
+                        io.note(&pkt, VLAN_PUSHED, u64::from(out.vlan));
+                        io.tx(out.port, pkt)
+                    }
+                    Err(reason) => io.drop(pkt, reason),
+                },
                 None => io.drop(pkt, UNKNOWN_DESTINATION),
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use df_dp::reg::DESTINATION_PORT_KEY;
+    use df_dp::testing::StageHarness;
+
+    use crate::OutputApp;
+
+    fn frame() -> Vec<u8> {
+        let mut f = vec![2, 0, 0, 0, 0, 2, 2, 0, 0, 0, 0, 1, 0x08, 0x00];
+        f.extend((0u8..46).collect::<Vec<_>>());
+        f
+    }
+
+    #[test]
+    fn transmits_tags_for_vlan_uplinks_and_drops_unknown_keys() {
+        let mut h = StageHarness::<OutputApp>::new("").unwrap();
+        h.configure_json(
+            r#"{"ports":[{"port_key":1,"port":0},{"port_key":9,"port":3,"vlan":100}]}"#,
+        )
+        .unwrap();
+        let to = |k| [(DESTINATION_PORT_KEY, k)];
+        let pkts = vec![
+            h.packet(&frame(), 0, &to(1)),
+            h.packet(&frame(), 0, &to(9)),
+            h.packet(&frame(), 0, &to(5)),
+            h.packet(&[0; 8], 0, &to(9)),
+        ];
+        let out = h.run("default", pkts);
+        assert_eq!(out.tx.len(), 2);
+        assert_eq!(out.tx[0].0, 0);
+        assert_eq!(out.tx[0].1.data(), &frame()[..], "untagged, unchanged");
+        assert_eq!(out.tx[1].0, 3);
+        let tagged = out.tx[1].1.data();
+        let f = frame();
+        assert_eq!(&tagged[..12], &f[..12], "the MACs move to the new front");
+        assert_eq!(&tagged[12..16], &[0x81, 0x00, 0x00, 100], "802.1Q, VID 100");
+        assert_eq!(
+            &tagged[16..],
+            &f[12..],
+            "EtherType and payload follow the tag"
+        );
+        assert_eq!(out.dropped("unknown-destination"), 1);
+        assert_eq!(out.dropped("runt"), 1);
+    }
+
+    #[test]
+    fn bad_configs_name_the_entry() {
+        let mut h = StageHarness::<OutputApp>::new("").unwrap();
+        let e = h
+            .configure_json(r#"{"ports":[{"port_key":1,"port":0,"vlan":4095}]}"#)
+            .unwrap_err();
+        assert!(
+            e.contains("ports[0].vlan: 4095 is not a VLAN id (1..=4094)"),
+            "{e}"
+        );
+        let e = h
+            .configure_json(r#"{"ports":[{"port_key":1,"port":0},{"port_key":1,"port":2}]}"#)
+            .unwrap_err();
+        assert!(
+            e.contains("ports[1]: port key 1 is given two switch ports (0 and 2)"),
+            "{e}"
+        );
     }
 }

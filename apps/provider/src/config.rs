@@ -31,6 +31,12 @@ pub struct Uplink {
 pub struct ProviderNetwork {
     /// The logical network's unique key (non-zero).
     pub network_key: u32,
+    /// The port key the uplink has in this network: frames from the
+    /// physical network carry it as their source port key, so that l2
+    /// never floods or sends unknown unicast back to where they came from.
+    /// 0 (the default): none, as Dragonflow's zeroed `in_port`.
+    #[serde(default)]
+    pub port_key: u32,
     /// The VLAN id (1..=4094) of a VLAN network; absent for the flat
     /// (untagged) network, of which an uplink carries at most one.
     #[serde(default)]

@@ -88,12 +88,12 @@ impl Stage for ProviderStage {
                 io.drop(pkt, UNKNOWN_PORT);
                 continue;
             };
-            let net = match tagging {
+            let seg = match tagging {
                 Tagging::Untagged => up.flat,
                 Tagging::Tagged(0) => up.flat,
                 Tagging::Tagged(vid) => t.vlans.get(&vlan_key(port, vid)).copied(),
             };
-            let Some(net) = net else {
+            let Some(seg) = seg else {
                 let vid = match tagging {
                     Tagging::Untagged => 4096,
                     Tagging::Tagged(vid) => u64::from(vid),
@@ -109,9 +109,9 @@ impl Stage for ProviderStage {
                 }
                 io.note(&pkt, VLAN_POPPED, u64::from(vid));
             }
-            pkt.set_reg(self.regs.src, 0);
-            pkt.set_reg(self.regs.net, net);
-            io.note(&pkt, NETWORK, u64::from(net));
+            pkt.set_reg(self.regs.src, seg.port_key);
+            pkt.set_reg(self.regs.net, seg.network);
+            io.note(&pkt, NETWORK, u64::from(seg.network));
             io.send(DEFAULT, pkt);
         }
     }
@@ -127,7 +127,7 @@ mod tests {
 
     const CFG: &str = r#"{"uplinks":[
         {"port":1,"physical_network":"physnet1","networks":[
-            {"network_key":10},{"network_key":11,"vlan":100}]},
+            {"network_key":10},{"network_key":11,"vlan":100,"port_key":7}]},
         {"port":2,"physical_network":"physnet2","networks":[{"network_key":20,"vlan":200}]}]}"#;
 
     const DST: EthernetAddress = EthernetAddress([2, 0, 0, 0, 0, 2]);
@@ -206,6 +206,13 @@ mod tests {
             nets,
             vec![11, 20, 10],
             "VID 100, VID 200, priority tag -> flat"
+        );
+        let src = h.reg(SOURCE_PORT_KEY);
+        let srcs: Vec<u32> = sent.iter().map(|p| p.reg(src)).collect();
+        assert_eq!(
+            srcs,
+            vec![7, 0, 0],
+            "the uplink's port key in the network, else 0"
         );
         for p in &sent {
             assert_eq!(

@@ -20,18 +20,25 @@ pub(crate) fn vlan_key(port: u16, vid: u16) -> u32 {
     (u32::from(port) << 12) | u32::from(vid & 0x0fff)
 }
 
+/// A network on an uplink: its key and the uplink's port key in it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Segment {
+    pub(crate) network: u32,
+    pub(crate) port_key: u32,
+}
+
 /// One uplink as the stage needs it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct UplinkEntry {
-    /// The flat (untagged) network's key.
-    pub(crate) flat: Option<u32>,
+    /// The flat (untagged) network.
+    pub(crate) flat: Option<Segment>,
 }
 
 /// Lookup-ready uplink state.
 #[derive(Debug, Clone, Default)]
 pub struct ProviderTables {
     pub(crate) by_port: Vec<Option<UplinkEntry>>,
-    pub(crate) vlans: HashMap<u32, u32>,
+    pub(crate) vlans: HashMap<u32, Segment>,
     /// (switch port, physical network), for `describe`.
     names: Vec<(u16, String)>,
 }
@@ -77,12 +84,16 @@ impl ProviderTables {
                         n.network_key, u.port
                     ));
                 }
+                let seg = Segment {
+                    network: n.network_key,
+                    port_key: n.port_key,
+                };
                 match n.vlan {
                     None => {
-                        if let Some(old) = entry.flat.replace(n.network_key) {
+                        if let Some(old) = entry.flat.replace(seg) {
                             return Err(format!(
-                                "{at}: switch port {} has two flat networks (network keys {old} and {}); an uplink carries at most one untagged network",
-                                u.port, n.network_key
+                                "{at}: switch port {} has two flat networks (network keys {} and {}); an uplink carries at most one untagged network",
+                                u.port, old.network, n.network_key
                             ));
                         }
                     }
@@ -92,10 +103,10 @@ impl ProviderTables {
                         ));
                     }
                     Some(vid) => {
-                        if let Some(old) = t.vlans.insert(vlan_key(u.port, vid), n.network_key) {
+                        if let Some(old) = t.vlans.insert(vlan_key(u.port, vid), seg) {
                             return Err(format!(
-                                "{at}: VLAN id {vid} is used twice on switch port {} (network keys {old} and {})",
-                                u.port, n.network_key
+                                "{at}: VLAN id {vid} is used twice on switch port {} (network keys {} and {})",
+                                u.port, old.network, n.network_key
                             ));
                         }
                     }
@@ -117,8 +128,8 @@ impl ProviderTables {
     pub fn lookup(&self, port: u16, vid: Option<u16>) -> Option<u32> {
         let up = self.by_port.get(usize::from(port)).copied().flatten()?;
         match vid {
-            None => up.flat,
-            Some(v) => self.vlans.get(&vlan_key(port, v)).copied(),
+            None => up.flat.map(|s| s.network),
+            Some(v) => self.vlans.get(&vlan_key(port, v)).map(|s| s.network),
         }
     }
 
@@ -134,12 +145,13 @@ impl ProviderTables {
                     .get(usize::from(*port))
                     .copied()
                     .flatten()
-                    .and_then(|u| u.flat);
+                    .and_then(|u| u.flat)
+                    .map(|s| s.network);
                 let mut vlans: Vec<(u16, u32)> = self
                     .vlans
                     .iter()
                     .filter(|(k, _)| *k >> 12 == u32::from(*port))
-                    .map(|(k, n)| ((*k & 0x0fff) as u16, *n))
+                    .map(|(k, s)| ((*k & 0x0fff) as u16, s.network))
                     .collect();
                 vlans.sort();
                 serde_json::json!({

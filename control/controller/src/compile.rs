@@ -25,8 +25,9 @@ use df_app_l2::{L2Config, L2Network, L2Port};
 use df_app_l3::L3Config;
 use df_app_output::{OutputConfig, OutputPort};
 use df_app_portsec::PortsecConfig;
+use df_app_provider::{ProviderConfig, ProviderNetwork, Uplink};
 use df_app_sg::SgConfig;
-use df_model::{LogicalPort, LogicalSwitch, Snapshot};
+use df_model::{LogicalPort, LogicalSwitch, NetworkType, Snapshot};
 use df_wire::EthernetAddress;
 
 /// A switch port of this chassis and the logical port it carries.
@@ -40,6 +41,18 @@ pub struct SwitchPortBinding {
     pub iface_id: String,
 }
 
+/// A switch port of this chassis that is the uplink to a physical network
+/// (what Dragonflow's `bridge_mappings` named: `physnet1:br-ex`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UplinkBinding {
+    /// Switch port id.
+    pub port: u16,
+    /// Switch port name (for messages).
+    pub name: String,
+    /// The physical network (`provider:physical_network`) it reaches.
+    pub physical_network: String,
+}
+
 /// What the compiler needs to know about this chassis.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Local {
@@ -47,7 +60,14 @@ pub struct Local {
     pub chassis: String,
     /// Its switch ports that carry logical ports.
     pub ports: Vec<SwitchPortBinding>,
+    /// Its switch ports that are uplinks to physical networks.
+    pub uplinks: Vec<UplinkBinding>,
 }
+
+/// The bit that marks an uplink's port key: the uplink of the provider
+/// network with key `n` is port `UPLINK_KEY_BIT | n` in that network (lport
+/// keys are allocated from 1 upward and stay far below it).
+pub const UPLINK_KEY_BIT: u32 = 0x8000_0000;
 
 /// Table configs for every app the controller feeds.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -68,6 +88,8 @@ pub struct TableConfigs {
     pub l3: L3Config,
     /// `firewall`: FWaaS v2 groups on router interfaces.
     pub firewall: df_app_firewall::FirewallConfig,
+    /// `provider`: the uplinks and the flat and VLAN networks they carry.
+    pub provider: ProviderConfig,
 }
 
 /// A local logical port with its keys resolved (what the per-app
@@ -150,6 +172,7 @@ pub fn compile(snap: &Snapshot, local: &Local) -> Compiled {
         out.configs.output.ports.push(OutputPort {
             port_key: pk,
             port: sp.port,
+            vlan: None,
         });
     }
 
@@ -194,16 +217,137 @@ pub fn compile(snap: &Snapshot, local: &Local) -> Compiled {
             });
         }
     }
+    let uplinks = provider(snap, local, &local_nets, &mut out.configs, warn);
     out.configs.l2.networks = nets
         .into_iter()
-        .map(|(network_key, ports)| L2Network { network_key, ports })
+        .map(|(network_key, ports)| L2Network {
+            network_key,
+            uplink: uplinks.get(&network_key).copied(),
+            ports,
+        })
         .collect();
     out.configs.portsec = crate::security::portsec(&locals, warn);
     out.configs.sg = crate::security::sg(snap, &locals, warn);
+    // Uplinks are ports without port security (the physical network is
+    // not a VM): sg passes their traffic untracked.
+    out.configs
+        .sg
+        .ports
+        .extend(uplinks.values().map(|&key| df_app_sg::SgPort {
+            port_key: key,
+            port_security_enabled: false,
+            security_groups: Vec::new(),
+        }));
     out.configs.dhcp = crate::services::dhcp(snap, &locals, warn);
     out.configs.l3 = crate::services::l3(snap, warn);
     out.configs.firewall = crate::firewall::firewall(snap, warn);
     out
+}
+
+/// Compiles the uplinks (Dragonflow's provider app): every flat or VLAN
+/// network with a local port whose physical network has an uplink here
+/// gets the uplink as a port (key [`UPLINK_KEY_BIT`] | network key):
+/// `provider` classifies its frames by VLAN id, `output` sends to it (with
+/// the tag pushed for VLAN), `input` hands the uplink's traffic to
+/// `provider`. Returns network key -> uplink port key for `l2`.
+fn provider(
+    snap: &Snapshot,
+    local: &Local,
+    local_nets: &BTreeSet<u32>,
+    configs: &mut TableConfigs,
+    warn: &mut Vec<String>,
+) -> BTreeMap<u32, u32> {
+    let mut keys = BTreeMap::new();
+    let mut uplinks: Vec<Uplink> = Vec::new();
+    for u in &local.uplinks {
+        if let Some(first) = uplinks
+            .iter()
+            .find(|x| x.physical_network == u.physical_network)
+        {
+            warn.push(format!(
+                "switch ports {} and `{}` are both uplinks of physical network `{}`: `{}` is ignored (one uplink per physical network)",
+                first.port, u.name, u.physical_network, u.name
+            ));
+            continue;
+        }
+        configs.input.uplinks.push(u.port);
+        uplinks.push(Uplink {
+            port: u.port,
+            physical_network: u.physical_network.clone(),
+            networks: Vec::new(),
+        });
+    }
+    for sw in snap.iter::<LogicalSwitch>() {
+        let Some(nk) = sw.unique_key.filter(|k| local_nets.contains(k)) else {
+            continue;
+        };
+        let vlan = match sw.network_type {
+            Some(NetworkType::Flat) => None,
+            Some(NetworkType::Vlan) => match sw.segmentation_id {
+                Some(v @ 1..=4094) => Some(v as u16),
+                other => {
+                    warn.push(format!(
+                        "lswitch `{}` is a VLAN network with segmentation_id {}: it needs a VLAN id in 1..=4094; its traffic stays on this chassis",
+                        sw.id,
+                        other.map_or("unset".to_string(), |v| v.to_string())
+                    ));
+                    continue;
+                }
+            },
+            _ => continue,
+        };
+        let Some(physnet) = sw.physical_network.as_deref() else {
+            warn.push(format!(
+                "lswitch `{}` is a {} network without a physical_network: its traffic stays on this chassis (set provider:physical_network)",
+                sw.id,
+                if vlan.is_some() { "VLAN" } else { "flat" }
+            ));
+            continue;
+        };
+        let Some(up) = uplinks.iter_mut().find(|u| u.physical_network == physnet) else {
+            warn.push(format!(
+                "lswitch `{}` is on physical network `{physnet}`, which has no uplink on chassis `{}`: its traffic stays on this chassis (give a [[port]] of dfswitchd.toml physical_network = \"{physnet}\")",
+                sw.id, local.chassis
+            ));
+            continue;
+        };
+        if nk & UPLINK_KEY_BIT != 0 {
+            warn.push(format!(
+                "lswitch `{}` has unique_key {nk}, too large for an uplink port key: it gets no uplink",
+                sw.id
+            ));
+            continue;
+        }
+        if vlan.is_none() && up.networks.iter().any(|n| n.vlan.is_none()) {
+            warn.push(format!(
+                "lswitch `{}` is a second flat network on physical network `{physnet}`: it gets no uplink (a physical network carries one untagged network)",
+                sw.id
+            ));
+            continue;
+        }
+        if vlan.is_some() && up.networks.iter().any(|n| n.vlan == vlan) {
+            warn.push(format!(
+                "lswitch `{}` reuses VLAN {} on physical network `{physnet}`: it gets no uplink",
+                sw.id,
+                vlan.unwrap_or_default()
+            ));
+            continue;
+        }
+        let key = UPLINK_KEY_BIT | nk;
+        up.networks.push(ProviderNetwork {
+            network_key: nk,
+            vlan,
+            port_key: key,
+        });
+        configs.output.ports.push(OutputPort {
+            port_key: key,
+            port: up.port,
+            vlan,
+        });
+        keys.insert(nk, key);
+    }
+    configs.provider = ProviderConfig { uplinks };
+    keys
 }
 
 /// The (port key, network key) of `lp`, or a warning.

@@ -16,6 +16,8 @@ mod security;
 mod services;
 
 pub use cache::{Cache, Change};
-pub use compile::{compile, Compiled, Local, SwitchPortBinding, TableConfigs};
+pub use compile::{
+    compile, Compiled, Local, SwitchPortBinding, TableConfigs, UplinkBinding, UPLINK_KEY_BIT,
+};
 pub use follow::{ControllerStatus, Follower, StatusHandle};
 pub use publish::Publisher;

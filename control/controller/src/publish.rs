@@ -67,6 +67,9 @@ impl Publisher {
         if old.as_ref().is_none_or(|o| o.firewall != cfg.firewall) {
             self.configure_type("firewall", &cfg.firewall, &mut errors);
         }
+        if old.as_ref().is_none_or(|o| o.provider != cfg.provider) {
+            self.configure_type("provider", &cfg.provider, &mut errors);
+        }
         self.live = Some(cfg.clone());
         errors
     }

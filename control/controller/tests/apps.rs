@@ -32,6 +32,7 @@ fn local(ports: &[(u16, &str)]) -> Local {
                 iface_id: id.to_string(),
             })
             .collect(),
+        uplinks: Vec::new(),
     }
 }
 

@@ -31,6 +31,7 @@ fn local(ports: &[(u16, &str)]) -> Local {
                 iface_id: id.to_string(),
             })
             .collect(),
+        uplinks: Vec::new(),
     }
 }
 
@@ -144,4 +145,124 @@ fn reset_sweeps_what_vanished() {
     let gone = c.reset([("/dragonflow/lswitch/n1", n1.as_bytes())]);
     assert_eq!(gone, vec!["lswitch/n2".to_string()]);
     assert_eq!(c.snapshot().len(), 1);
+}
+
+/// Provider networks (Dragonflow's bridge mappings): a flat and a VLAN
+/// network on `physnet1`, whose uplink is switch port 5, get the uplink as a
+/// port; a network on a physical network without an uplink here is
+/// reported and stays local (a VLAN network without a VLAN id never gets
+/// this far: the model rejects it).
+#[test]
+fn provider_networks_get_their_uplink() {
+    use df_controller::{UplinkBinding, UPLINK_KEY_BIT};
+    let mut c = Cache::new();
+    let pnet = |id: &str, key: u32, extra: &str| {
+        format!(r#"{{"id":"{id}","topic":"t1","unique_key":{key},"version":1,{extra}}}"#)
+    };
+    put(
+        &mut c,
+        "lswitch",
+        &pnet(
+            "flat",
+            5,
+            r#""network_type":"flat","physical_network":"physnet1""#,
+        ),
+    );
+    put(
+        &mut c,
+        "lswitch",
+        &pnet(
+            "v100",
+            6,
+            r#""network_type":"vlan","physical_network":"physnet1","segmentation_id":100"#,
+        ),
+    );
+    put(
+        &mut c,
+        "lswitch",
+        &pnet(
+            "other",
+            7,
+            r#""network_type":"flat","physical_network":"physnet2""#,
+        ),
+    );
+    put(&mut c, "lswitch", &net("tenant", 9));
+    for (i, n) in ["flat", "v100", "other", "tenant"].iter().enumerate() {
+        put(
+            &mut c,
+            "lport",
+            &port(
+                &format!("p{i}"),
+                11 + i as u32,
+                n,
+                &format!("02:00:00:00:00:0{i}"),
+            ),
+        );
+    }
+    let mut l = local(&[(0, "p0"), (1, "p1"), (2, "p2"), (3, "p3")]);
+    l.uplinks.push(UplinkBinding {
+        port: 5,
+        name: "uplink".into(),
+        physical_network: "physnet1".into(),
+    });
+    let out = compile(c.snapshot(), &l);
+    let cfg = &out.configs;
+    assert_eq!(cfg.input.uplinks, vec![5]);
+    assert_eq!(cfg.provider.uplinks.len(), 1);
+    let up = &cfg.provider.uplinks[0];
+    assert_eq!((up.port, up.physical_network.as_str()), (5, "physnet1"));
+    let nets: Vec<(u32, Option<u16>, u32)> = up
+        .networks
+        .iter()
+        .map(|n| (n.network_key, n.vlan, n.port_key))
+        .collect();
+    assert_eq!(
+        nets,
+        vec![
+            (5, None, UPLINK_KEY_BIT | 5),
+            (6, Some(100), UPLINK_KEY_BIT | 6)
+        ]
+    );
+    let outs: Vec<(u32, u16, Option<u16>)> = cfg
+        .output
+        .ports
+        .iter()
+        .filter(|p| p.port == 5)
+        .map(|p| (p.port_key, p.port, p.vlan))
+        .collect();
+    assert_eq!(
+        outs,
+        vec![
+            (UPLINK_KEY_BIT | 5, 5, None),
+            (UPLINK_KEY_BIT | 6, 5, Some(100))
+        ]
+    );
+    let uplink_of = |k: u32| {
+        cfg.l2
+            .networks
+            .iter()
+            .find(|n| n.network_key == k)
+            .unwrap()
+            .uplink
+    };
+    assert_eq!(uplink_of(5), Some(UPLINK_KEY_BIT | 5));
+    assert_eq!(uplink_of(6), Some(UPLINK_KEY_BIT | 6));
+    assert_eq!(uplink_of(7), None);
+    assert_eq!(uplink_of(9), None, "a tenant network has no uplink");
+    let sg = cfg
+        .sg
+        .ports
+        .iter()
+        .find(|p| p.port_key == UPLINK_KEY_BIT | 5)
+        .unwrap();
+    assert!(
+        !sg.port_security_enabled,
+        "the physical network is not checked by sg"
+    );
+    let w = out.warnings.join("\n");
+    assert!(
+        w.contains("lswitch `other` is on physical network `physnet2`, which has no uplink on chassis `host1`"),
+        "{w}"
+    );
+    assert_eq!(out.warnings.len(), 1, "{w}");
 }

@@ -95,6 +95,7 @@ fn local() -> Local {
                 iface_id: "p2".into(),
             },
         ],
+        uplinks: Vec::new(),
     }
 }
 

@@ -167,7 +167,10 @@ fn ports_text(ports: &[PortView]) -> String {
                 p.id.to_string(),
                 p.name.clone(),
                 p.driver.clone(),
-                opt(p.iface_id.as_deref()),
+                match (&p.iface_id, &p.physical_network) {
+                    (None, Some(net)) => format!("uplink:{net}"),
+                    (id, _) => opt(id.as_deref()),
+                },
                 opt(p.port_key),
                 p.link_up
                     .map_or("-".into(), |u| if u { "up" } else { "down" }.into()),

@@ -29,6 +29,11 @@
 //! device = "net_af_packet0,iface=veth-vm1"    # a DPDK device: PCI address or vdev spec
 //! iface_id = "0b7f..."                        # the NB lport this port carries
 //! rx_queues = 1
+//!
+//! [[port]]
+//! name = "uplink"
+//! device = "0000:03:00.0"                     # a NIC on the physical network
+//! physical_network = "physnet1"               # or: the uplink of a physical network
 //! ```
 //! Besides DPDK devices, two in-process devices exist for tests and
 //! machines without DPDK: `pcap:rx=IN.pcap,tx=OUT.pcap[,loop]` and `null`.
@@ -222,6 +227,10 @@ pub struct PortSection {
     pub device: String,
     /// The NB lport this switch port carries.
     pub iface_id: Option<String>,
+    /// Or: the physical network this port is the uplink of (Dragonflow's
+    /// `bridge_mappings`): flat and VLAN networks with that
+    /// `provider:physical_network` reach the outside through it.
+    pub physical_network: Option<String>,
     /// Receive queues (spread over workers).
     #[serde(default = "one")]
     pub rx_queues: u16,
@@ -322,6 +331,7 @@ impl Config {
         }
         let mut names = BTreeSet::new();
         let mut ifaces = BTreeSet::new();
+        let mut physnets = BTreeSet::new();
         for (i, p) in self.ports.iter().enumerate() {
             let at = format!("[[port]] #{} `{}`", i + 1, p.name);
             if p.name.is_empty()
@@ -336,6 +346,23 @@ impl Config {
             }
             if !names.insert(p.name.as_str()) {
                 return Err(format!("{at}: the name is used by another port"));
+            }
+            if let (Some(id), Some(net)) = (&p.iface_id, &p.physical_network) {
+                return Err(format!(
+                    "{at}: both iface_id `{id}` and physical_network `{net}`: a port carries one lport or is one physical network's uplink, not both"
+                ));
+            }
+            if let Some(net) = &p.physical_network {
+                if net.is_empty() {
+                    return Err(format!(
+                        "{at}: physical_network must not be empty (e.g. physical_network = \"physnet1\")"
+                    ));
+                }
+                if !physnets.insert(net.as_str()) {
+                    return Err(format!(
+                        "{at}: physical_network `{net}` has another uplink; one port per physical network"
+                    ));
+                }
             }
             if let Some(id) = &p.iface_id {
                 if !ifaces.insert(id.as_str()) {

@@ -10,7 +10,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime};
 
 use anyhow::{anyhow, Context, Result};
-use df_controller::{Follower, Local, Publisher, StatusHandle, SwitchPortBinding};
+use df_controller::{Follower, Local, Publisher, StatusHandle, SwitchPortBinding, UplinkBinding};
 use std::any::Any;
 
 use df_dp::dpdk::{register_thread, Eal, Mempool};
@@ -52,6 +52,18 @@ fn local(cfg: &Config) -> Local {
                 })
             })
             .collect(),
+        uplinks: cfg
+            .ports
+            .iter()
+            .enumerate()
+            .filter_map(|(i, p)| {
+                p.physical_network.as_ref().map(|n| UplinkBinding {
+                    port: i as u16,
+                    name: p.name.clone(),
+                    physical_network: n.clone(),
+                })
+            })
+            .collect(),
     }
 }
 
@@ -72,10 +84,14 @@ pub fn check(cfg: &Config) -> Result<()> {
     for (i, p) in cfg.ports.iter().enumerate() {
         let _ = writeln!(
             s,
-            "port {i} `{}`: {} (carries {})",
+            "port {i} `{}`: {} ({})",
             p.name,
             p.device,
-            p.iface_id.as_deref().unwrap_or("no lport")
+            match (&p.iface_id, &p.physical_network) {
+                (Some(id), _) => format!("carries {id}"),
+                (None, Some(net)) => format!("uplink of physical network {net}"),
+                (None, None) => "carries no lport".to_string(),
+            }
         );
     }
     s.push_str(&g.describe());

@@ -83,6 +83,7 @@ impl Shared {
                     name: p.name.clone(),
                     driver,
                     iface_id: p.iface_id.clone(),
+                    physical_network: p.physical_network.clone(),
                     port_key: None,
                     mac: None,
                     link_up: link,

@@ -29,6 +29,8 @@ pub struct OpenPort {
     pub device: String,
     /// The lport it carries.
     pub iface_id: Option<String>,
+    /// The physical network it is the uplink of.
+    pub physical_network: Option<String>,
     /// The DPDK port, if it is one (stats, link).
     pub eth: Option<EthPort>,
 }
@@ -119,6 +121,7 @@ pub fn open(
             name: p.name.clone(),
             device: p.device.clone(),
             iface_id: p.iface_id.clone(),
+            physical_network: p.physical_network.clone(),
             eth,
         });
     }

@@ -672,3 +672,146 @@ fn firewall_group_blocks_one_tcp_port_between_subnets() {
     assert!(fw["drops"]["denied"].as_u64().unwrap() >= 1, "{fw}");
     println!("firewall drops: {}", fw["drops"]);
 }
+
+/// Provider networks (Dragonflow's bridge mappings): a host on the
+/// physical network `physnet1` (namespace `h`) sits behind the switch port
+/// that is physnet1's uplink. VM a is on the flat network: it and the
+/// physical host ping each other (ARP flooded out of the uplink and
+/// answered back in). VM b is on VLAN 100 of the same physical network:
+/// the physical host (scapy, as this kernel has no 802.1Q module) sends it
+/// an 802.1Q-tagged ping; the tag is popped on the way in, and the reply
+/// comes back out of the uplink tagged with VLAN 100.
+#[test]
+fn vms_on_flat_and_vlan_provider_networks_reach_a_physical_host() {
+    if !can_run() {
+        return;
+    }
+    let scapy = common::sh("/usr/bin/python3 -c 'import scapy'");
+    if !scapy
+        && common::skip(
+            "scapy is not installed for /usr/bin/python3 (apt-get install python3-scapy)",
+        )
+    {
+        return;
+    }
+    let mut env = Env::new("u");
+    let tag = env.tag.clone();
+    let ma = env.vm("a", "203.0.113.10/24", None);
+    let mb = env.vm("b", "198.51.100.10/24", None);
+    let mh = env.vm("h", "203.0.113.50/24", None);
+    let seed = concat!(env!("CARGO_MANIFEST_DIR"), "/../../etc/layouts/seed.yaml");
+    let cfg = format!(
+        "{}{}{}[[port]]\nname = \"uplink\"\ndevice = \"net_af_packet2,iface={tag}hh,qdisc_bypass=1\"\nphysical_network = \"physnet1\"\n",
+        base_config(&env.dir, &tag, &format!("layout = \"{seed}\"")),
+        port(&tag, "a", 0),
+        port(&tag, "b", 1)
+    );
+    let sock = env.start_daemon(&cfg);
+    put(
+        &sock,
+        "lswitch",
+        serde_json::json!({"id": "ext", "topic": "e2e", "version": 1,
+            "network_type": "flat", "physical_network": "physnet1"}),
+    );
+    put(
+        &sock,
+        "lswitch",
+        serde_json::json!({"id": "v100", "topic": "e2e", "version": 1,
+            "network_type": "vlan", "physical_network": "physnet1", "segmentation_id": 100}),
+    );
+    for (id, net, cidr) in [
+        ("s1", "ext", "203.0.113.0/24"),
+        ("s2", "v100", "198.51.100.0/24"),
+    ] {
+        put(
+            &sock,
+            "lsubnet",
+            serde_json::json!({"id": id, "topic": "e2e", "version": 1, "lswitch": net,
+                "cidr": cidr, "enable_dhcp": false}),
+        );
+    }
+    put(
+        &sock,
+        "secgroup",
+        serde_json::json!({"id": "all", "topic": "e2e", "version": 1, "rules": [
+            {"id": "e4", "direction": "egress", "ethertype": "IPv4", "security_group_id": "all", "topic": "e2e"},
+            {"id": "i4", "direction": "ingress", "ethertype": "IPv4", "security_group_id": "all", "topic": "e2e"}]}),
+    );
+    for (id, net, mac, ip) in [
+        ("vma", "ext", &ma, "203.0.113.10"),
+        ("vmb", "v100", &mb, "198.51.100.10"),
+    ] {
+        put(
+            &sock,
+            "lport",
+            serde_json::json!({"id": id, "topic": "e2e", "version": 1, "lswitch": net,
+                "macs": [mac], "ips": [ip], "security_groups": ["all"]}),
+        );
+    }
+    wait_for_objects(&sock, 7);
+    let st = mgmt(&sock, Request::Status);
+    assert_eq!(st["controller"]["warnings"], serde_json::json!([]), "{st}");
+    let fail = |what: &str, text: &str| -> ! {
+        let c = mgmt(&sock, Request::Counters);
+        let t = mgmt(&sock, Request::Tables { vertex: None });
+        panic!("{what}:\n{text}\ncounters: {c}\ntables: {t}");
+    };
+
+    // Flat: plain ping both ways, ARP included.
+    for (ns, to) in [("a", "203.0.113.50"), ("h", "203.0.113.10")] {
+        let ping = out(&format!(
+            "ip netns exec {tag}{ns} ping -c 3 -i 0.2 -W 2 {to}; echo rc=$?"
+        ));
+        if !ping.ends_with("rc=0") {
+            fail(
+                &format!("ping {ns} -> {to} over the flat provider network"),
+                &ping,
+            );
+        }
+    }
+    let neigh = out(&format!("ip netns exec {tag}h ip neigh show"));
+    assert!(
+        neigh.contains(&format!("203.0.113.10 dev {tag}hv lladdr {ma}")),
+        "the physical host resolved VM a through the uplink: {neigh}"
+    );
+
+    // VLAN 100: VM b knows the physical host's MAC (static neighbour, as
+    // the host has no VLAN interface to answer ARP on); the host sends a
+    // tagged echo request and waits for the tagged reply.
+    assert!(common::sh(&format!(
+        "ip netns exec {tag}b ip neigh replace 198.51.100.50 lladdr {mh} dev {tag}bv"
+    )));
+    let script = format!(
+        r#"
+import time
+from scapy.all import Ether, Dot1Q, IP, ICMP, AsyncSniffer, sendp, conf
+conf.verb = 0
+req = (Ether(src="{mh}", dst="{mb}") / Dot1Q(vlan=100) /
+       IP(src="198.51.100.50", dst="198.51.100.10") / ICMP(id=7, seq=1) / b"provider-vlan")
+sn = AsyncSniffer(iface="{tag}hv", count=1, timeout=5,
+                  lfilter=lambda p: ICMP in p and p[ICMP].type == 0 and p[ICMP].id == 7)
+sn.start()
+time.sleep(0.5)
+sendp(req, iface="{tag}hv")
+sn.join()
+got = sn.results or []
+if not got:
+    print("no reply")
+else:
+    ans = got[0]
+    print("reply vlan=%s src=%s payload=%s" % (ans[Dot1Q].vlan if Dot1Q in ans else "none",
+          ans[IP].src, bytes(ans[ICMP].payload)))
+"#
+    );
+    let got = out(&format!(
+        "ip netns exec {tag}h /usr/bin/python3 -c '{script}' 2>&1"
+    ));
+    if !got.contains("reply vlan=100 src=198.51.100.10 payload=b'provider-vlan'") {
+        fail(
+            "a tagged ping from the physical host to VM b on VLAN 100",
+            &got,
+        );
+    }
+    let provider = common::vertex_counters(&sock, "provider");
+    assert!(provider["packets"].as_u64().unwrap() >= 4, "{provider}");
+}

@@ -71,6 +71,10 @@ pub struct PortView {
     /// The lport id it carries (`iface_id` in `dfswitchd.toml`), if any.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub iface_id: Option<String>,
+    /// The physical network it is the uplink of (`physical_network` in
+    /// `dfswitchd.toml`), if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub physical_network: Option<String>,
     /// That lport's unique key, once the controller knows it.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub port_key: Option<u32>,

@@ -106,6 +106,7 @@ fn model(ports: u32, networks: u32, rules: u32) -> Result<(Snapshot, Local)> {
     let mut local = Local {
         chassis: "host1".into(),
         ports: Vec::new(),
+        uplinks: Vec::new(),
     };
     let groups = rules.div_ceil(10).max(1);
     for p in 0..ports {
