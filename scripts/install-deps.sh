@@ -6,7 +6,7 @@
 # packages below are installed if missing: DPDK 22.11 (headers and tools),
 # libclang for the bindings of switch/dpdk-sys, etcd and protoc (the etcd
 # client's build), and the clients the end-to-end tests drive in network
-# namespaces (iproute2, ping, iperf3, ethtool, dhclient, scapy).
+# namespaces (iproute2, ping, arping, curl, iperf3, ethtool, dhclient, scapy).
 set -euo pipefail
 
 log() { printf 'install-deps: %s\n' "$*"; }
@@ -18,6 +18,8 @@ APT_CMDS=(
   "python3:python3"
   "ip:iproute2"
   "ping:iputils-ping"
+  "arping:iputils-arping"
+  "curl:curl"
   "iperf3:iperf3"
   "ethtool:ethtool"
   "dhclient:isc-dhcp-client"

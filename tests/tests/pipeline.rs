@@ -335,11 +335,12 @@ fn default_graph_is_pinned() {
     let t = Topology::new(df_catalog::DEFAULT_LAYOUT, 1, 0);
     let want = "\
 registers: r0=source_port_key r1=network_key r2=destination_port_key
-port entries: input.in.default
-drain order: input.in.default -> l2.in.default -> dhcp.in.default -> l2.in.lookup -> output.in.default
+port entries: input.in.default, provider.in.default
+drain order: input.in.default -> provider.in.default -> l2.in.default -> dhcp.in.default -> l2.in.lookup -> output.in.default
 vertex input (type input)
   in.default <- ports reads []
   out.vm-egress -> l2.in.default writes [source_port_key, network_key]
+  out.provider -> provider.in.default (default) writes []
 vertex l2 (type l2)
   in.default reads [network_key, source_port_key]
   in.lookup reads [network_key, source_port_key]
@@ -353,6 +354,9 @@ vertex dhcp (type dhcp)
   out.pass -> l2.in.lookup writes []
 vertex output (type output)
   in.default reads [destination_port_key]
+vertex provider (type provider) (implicit)
+  in.default <- ports reads []
+  out.default -> l2.in.default (default) writes [source_port_key, network_key]
 ";
     assert_eq!(t.graph.describe(), want);
     let j = t.graph.describe_json();

@@ -390,13 +390,14 @@ fn all_configs_publish_into_the_seed_graph() {
     assert!(!cfg.l3.routers.is_empty() && !cfg.dhcp.networks.is_empty());
     let errors = p.publish(&cfg);
     assert!(errors.is_empty(), "{errors:#?}");
-    // input, l2, portsec, sg, l3-proactive, firewall, and the output and
-    // dhcp vertices the catalog's default edges add to the seed's layout.
+    // input, l2, portsec, sg, l3-proactive, firewall, provider, and the
+    // output and dhcp vertices the catalog's default edges add to the
+    // seed's layout.
     assert_eq!(p.graph().vertices_of_type("dhcp").count(), 1);
-    assert_eq!(p.publishes(), 8);
+    assert_eq!(p.publishes(), 9);
     // Nothing changed: nothing is published again.
     assert!(p.publish(&cfg).is_empty());
-    assert_eq!(p.publishes(), 8);
+    assert_eq!(p.publishes(), 9);
 }
 
 #[test]

@@ -66,37 +66,7 @@ fn two_vms_ping_and_transfer_through_dfswitchd() {
         "ping through dfswitchd failed:\n{ping}"
     );
     // TCP: iperf3 for 2 s.
-    let mut server = Command::new("ip")
-        .args([
-            "netns",
-            "exec",
-            &format!("{tag}b"),
-            "iperf3",
-            "-s",
-            "-1",
-            "-B",
-            "203.0.113.2",
-            "-p",
-            "5299",
-        ])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    common::wait_listening(&tag, "b", 5299);
-    let iperf = out(&format!(
-        "ip netns exec {tag}a iperf3 -c 203.0.113.2 -p 5299 -t 2 -J; echo rc=$?"
-    ));
-    let _ = server.kill();
-    let _ = server.wait();
-    assert!(
-        iperf.ends_with("rc=0"),
-        "iperf3 through dfswitchd failed:\n{iperf}"
-    );
-    let json_end = iperf.rfind('}').unwrap();
-    let v: serde_json::Value = serde_json::from_str(&iperf[..=json_end]).unwrap();
-    let bytes = v["end"]["sum_received"]["bytes"].as_u64().unwrap_or(0);
-    assert!(bytes > 1_000_000, "iperf3 moved only {bytes} bytes");
+    let bytes = common::iperf3(&tag, "b", "203.0.113.2", "a");
     // Counters: every packet received was sent or dropped for a counted
     // reason (ARP/ND answered by the switch go back to the port they came
     // from). Read once the counters are still.
@@ -148,7 +118,7 @@ fn two_vms_ping_and_transfer_through_dfswitchd() {
 /// VM a (203.0.113.10, network n1) and VM b (198.51.100.10, network n2)
 /// joined by router r1 (interfaces .1), a security group `all` allowing
 /// every IPv4 packet, on the seed's graph; returns the management socket.
-fn two_subnets_with_a_router(env: &mut Env) -> std::path::PathBuf {
+fn two_subnets_with_a_router(env: &mut Env) -> (std::path::PathBuf, String) {
     let tag = env.tag.clone();
     let ma = env.vm("a", "203.0.113.10/24", Some("203.0.113.1"));
     let mb = env.vm("b", "198.51.100.10/24", Some("198.51.100.1"));
@@ -217,7 +187,7 @@ fn two_subnets_with_a_router(env: &mut Env) -> std::path::PathBuf {
         serde_json::json!({"id": "r1", "topic": "e2e", "version": 1, "ports": rports, "routes": []}),
     );
     wait_for_objects(&sock, 10);
-    sock
+    (sock, ma)
 }
 
 /// Two networks joined by a distributed router, on the seed's datapath graph
@@ -231,7 +201,7 @@ fn two_subnets_ping_across_the_router_in_the_seed_graph() {
     }
     let mut env = Env::new("r");
     let tag = env.tag.clone();
-    let sock = two_subnets_with_a_router(&mut env);
+    let (sock, ma) = two_subnets_with_a_router(&mut env);
     let st = mgmt(&sock, Request::Status);
     assert_eq!(
         st["controller"]["config_errors"],
@@ -260,9 +230,87 @@ fn two_subnets_ping_across_the_router_in_the_seed_graph() {
         ttl1.contains("Time to live exceeded") && ttl1.contains("From 203.0.113.1"),
         "a TTL-1 ping gets ICMP time exceeded from the router interface:\n{ttl1}"
     );
+    // The router's own IPs answer ping, near and far interface; arping
+    // gets the router interface's MAC.
+    for ip in ["203.0.113.1", "198.51.100.1"] {
+        let ping = out(&format!(
+            "ip netns exec {tag}a ping -c 2 -i 0.2 -W 2 {ip}; echo rc=$?"
+        ));
+        assert!(ping.ends_with("rc=0"), "ping the router at {ip}:\n{ping}");
+    }
+    let arping = out(&format!(
+        "ip netns exec {tag}a arping -c 2 -w 3 -I {tag}av 203.0.113.1; echo rc=$?"
+    ));
+    assert!(
+        arping.ends_with("rc=0") && arping.to_lowercase().contains("fa:16:3e:00:01:01"),
+        "arping the router interface:\n{arping}"
+    );
+    // TCP across the router, through the security groups, both ways of
+    // the connection tracked.
+    let bytes = common::iperf3(&tag, "b", "198.51.100.10", "a");
+    println!("iperf3 across the router: {bytes} bytes");
     let l3 = common::vertex_counters(&sock, "l3");
     assert!(l3["packets"].as_u64().unwrap() >= 16, "{l3}");
     println!("l3 handled {} packets", l3["packets"]);
+
+    // What `dfctl trace` shows for a ping from VM a to VM b: every stage
+    // of the seed's graph it crosses, with the decisions.
+    let frame = common::icmp_echo_frame(
+        &ma,
+        "fa:16:3e:00:01:01",
+        [203, 0, 113, 10],
+        [198, 51, 100, 10],
+    );
+    let hex: String = frame.iter().map(|b| format!("{b:02x}")).collect();
+    let t = mgmt(
+        &sock,
+        Request::Trace {
+            port: "vma".into(),
+            frame_hex: hex,
+        },
+    );
+    let lines: Vec<&str> = t["lines"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l.as_str().unwrap())
+        .collect();
+    let text = lines.join("\n");
+    println!("{text}");
+    let mut at = 0;
+    for want in [
+        "input.in.default",
+        "portsec.in.default",
+        "secgroup.in.egress",
+        "l2.in.default",
+        "l3.in.ingress-filter",
+        "firewall.in.egress",
+        "l3.in.route",
+        "firewall.in.ingress",
+        "l2.in.default",
+        "l3.in.ingress-filter",
+        "secgroup.in.ingress",
+        "output.in.default",
+    ] {
+        let Some(i) = lines[at..]
+            .iter()
+            .position(|l| l.contains(&format!(" {want}: ")))
+        else {
+            panic!("the trace does not cross `{want}` after line {at}:\n{text}");
+        };
+        at += i + 1;
+    }
+    for decision in [
+        "sg: new connection allowed by rule",
+        "l3: next hop port key 2",
+        "l3: ttl after 63",
+        "transmit on port 1",
+    ] {
+        assert!(
+            text.contains(decision),
+            "the trace shows `{decision}`:\n{text}"
+        );
+    }
 }
 
 /// A VM gets its address, router, DNS server, MTU and static routes by DHCP
@@ -633,7 +681,7 @@ fn firewall_group_blocks_one_tcp_port_between_subnets() {
         return;
     }
     let mut env = Env::new("f");
-    let sock = two_subnets_with_a_router(&mut env);
+    let (sock, _) = two_subnets_with_a_router(&mut env);
     for (id, action, port) in [("deny7001", "deny", Some(7001)), ("allow", "allow", None)] {
         let mut r = serde_json::json!({"id": id, "topic": "e2e", "version": 1, "action": action, "ip_version": 4, "enabled": true});
         if let Some(p) = port {

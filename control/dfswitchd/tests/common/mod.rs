@@ -283,3 +283,76 @@ pub fn vertex_counters(sock: &Path, name: &str) -> serde_json::Value {
         .cloned()
         .unwrap_or_else(|| panic!("no vertex `{name}` in the counters: {c}"))
 }
+
+/// A 2 s iperf3 TCP transfer from namespace `{tag}{client}` to a server in
+/// `{tag}{server}` bound to `ip`; asserts it completed and moved more than
+/// 1 MB, and returns the bytes received.
+pub fn iperf3(tag: &str, server: &str, ip: &str, client: &str) -> u64 {
+    let mut srv = std::process::Command::new("ip")
+        .args([
+            "netns",
+            "exec",
+            &format!("{tag}{server}"),
+            "iperf3",
+            "-s",
+            "-1",
+            "-B",
+            ip,
+            "-p",
+            "5299",
+        ])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    wait_listening(tag, server, 5299);
+    let iperf = out(&format!(
+        "ip netns exec {tag}{client} iperf3 -c {ip} -p 5299 -t 2 -J; echo rc=$?"
+    ));
+    let _ = srv.kill();
+    let _ = srv.wait();
+    assert!(
+        iperf.ends_with("rc=0"),
+        "iperf3 {client} -> {server} ({ip}) failed:\n{iperf}"
+    );
+    let json_end = iperf.rfind('}').unwrap();
+    let v: serde_json::Value = serde_json::from_str(&iperf[..=json_end]).unwrap();
+    let bytes = v["end"]["sum_received"]["bytes"].as_u64().unwrap_or(0);
+    assert!(bytes > 1_000_000, "iperf3 moved only {bytes} bytes");
+    bytes
+}
+
+/// An Ethernet + IPv4 + ICMP echo request frame (60 bytes), checksums
+/// filled in, for a synthetic trace.
+pub fn icmp_echo_frame(src_mac: &str, dst_mac: &str, src: [u8; 4], dst: [u8; 4]) -> Vec<u8> {
+    fn csum(b: &[u8]) -> u16 {
+        let mut s: u32 = b
+            .chunks(2)
+            .map(|c| u32::from(c[0]) << 8 | u32::from(*c.get(1).unwrap_or(&0)))
+            .sum();
+        while s > 0xffff {
+            s = (s & 0xffff) + (s >> 16);
+        }
+        !(s as u16)
+    }
+    let mac = |m: &str| -> Vec<u8> {
+        m.split(':')
+            .map(|h| u8::from_str_radix(h, 16).unwrap())
+            .collect()
+    };
+    let mut f = mac(dst_mac);
+    f.extend(mac(src_mac));
+    f.extend([0x08, 0x00]);
+    let mut ip = vec![0x45, 0, 0, 28, 0, 1, 0, 0, 64, 1, 0, 0];
+    ip.extend(src);
+    ip.extend(dst);
+    let c = csum(&ip);
+    ip[10..12].copy_from_slice(&c.to_be_bytes());
+    let mut icmp = vec![8, 0, 0, 0, 0x12, 0x34, 0, 1];
+    let c = csum(&icmp);
+    icmp[2..4].copy_from_slice(&c.to_be_bytes());
+    f.extend(ip);
+    f.extend(icmp);
+    f.resize(60, 0);
+    f
+}
