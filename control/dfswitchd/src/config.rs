@@ -11,7 +11,7 @@
 //! url = "file:///var/lib/dragonflow-rs/nb.redb"   # or etcd://127.0.0.1:2379
 //!
 //! [datapath]
-//! layout = "layouts/default.yaml"    # relative to this file; default: the built-in default layout
+//! layout = "layouts/default.yaml"    # relative to this file; default: the seed's graph (etc/layouts/seed.yaml, built in)
 //! workers = [1]                      # one pinned worker per listed core
 //! pool = 16384                       # packet buffers per worker
 //!
@@ -124,7 +124,7 @@ impl Default for StoreSection {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct DatapathSection {
-    /// Layout file (default: the built-in default layout).
+    /// Layout file (default: the seed's graph, built in).
     pub layout: Option<PathBuf>,
     /// Cores, one pinned worker each.
     #[serde(default = "default_workers")]

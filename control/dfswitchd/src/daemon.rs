@@ -27,12 +27,14 @@ macro_rules! log {
     ($($t:tt)*) => { eprintln!("dfswitchd: {}", format!($($t)*)) };
 }
 
-/// Compiles the configured layout (or the default one).
+/// Compiles the configured layout (or, by default, the seed's datapath
+/// graph: every core app, wired as Dragonflow's application-decoupling
+/// design drew it).
 fn graph(cfg: &Config) -> Result<Graph> {
     let text = match cfg.layout_path() {
         Some(p) => std::fs::read_to_string(&p)
             .with_context(|| format!("[datapath] layout: cannot read {}", p.display()))?,
-        None => df_catalog::DEFAULT_LAYOUT.to_string(),
+        None => df_catalog::SEED_LAYOUT.to_string(),
     };
     df_catalog::compile_layout(&text, &RcuDomain::new()).map_err(|e| anyhow!("{e}"))
 }

@@ -31,9 +31,14 @@ fn two_vms_ping_and_transfer_through_dfswitchd() {
         env.vm("b", "203.0.113.2/24", None),
     ];
     let mport = 20000 + std::process::id() % 20000;
+    // The plain input -> l2 -> output graph: forwarding alone, no security.
+    let plain = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../etc/layouts/default.yaml"
+    );
     let cfg = format!(
         "{}{}{}",
-        base_config(&env.dir, &tag, ""),
+        base_config(&env.dir, &tag, &format!("layout = \"{plain}\"")),
         port(&tag, "a", 0),
         port(&tag, "b", 1)
     )
@@ -314,7 +319,7 @@ fn two_subnets_ping_across_the_router_in_the_seed_graph() {
 }
 
 /// A VM gets its address, router, DNS server, MTU and static routes by DHCP
-/// from the switch's distributed DHCP server (the default graph), with the
+/// from the switch's distributed DHCP server (the built-in default graph: the seed's), with the
 /// real ISC dhclient.
 #[test]
 fn dhclient_gets_a_lease_from_the_switch() {
