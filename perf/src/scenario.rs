@@ -158,6 +158,7 @@ pub fn build_graph(p: &Params) -> Result<Arc<Graph>> {
                     vlan: None,
                 })
                 .collect(),
+            remote: Vec::new(),
         },
     )?;
     match p.scenario {
@@ -185,6 +186,7 @@ pub fn build_graph(p: &Params) -> Result<Arc<Graph>> {
                     networks: vec![L2Network {
                         network_key: 1,
                         uplink: None,
+                        remote_flood: None,
                         ports: (0..p.macs)
                             .map(|m| L2Port {
                                 port_key: port_key(

@@ -58,6 +58,7 @@ pub fn one_network(n: u8) -> (InputConfig, L2Config, OutputConfig) {
         networks: vec![L2Network {
             network_key: 1,
             uplink: None,
+            remote_flood: None,
             ports: (1..=n)
                 .map(|i| L2Port {
                     port_key: u32::from(i),
@@ -75,6 +76,7 @@ pub fn one_network(n: u8) -> (InputConfig, L2Config, OutputConfig) {
                 vlan: None,
             })
             .collect(),
+        remote: Vec::new(),
     };
     (input, l2, output)
 }

@@ -354,6 +354,7 @@ vertex dhcp (type dhcp)
   out.pass -> l2.in.lookup writes []
 vertex output (type output)
   in.default reads [destination_port_key]
+  out.remote -> (unwired: drop) writes []
 vertex provider (type provider) (implicit)
   in.default <- ports reads []
   out.default -> l2.in.default (default) writes [source_port_key, network_key]

@@ -26,6 +26,12 @@ pub struct L2Network {
     /// network with no way out of this chassis.
     #[serde(default)]
     pub uplink: Option<u32>,
+    /// The network's remote-flood key: one flood copy goes to it, for the
+    /// overlay to replicate to every other chassis with ports in the
+    /// network. Frames from the overlay carry it as their source port key,
+    /// so they are never flooded back. `None`: no remote chassis.
+    #[serde(default)]
+    pub remote_flood: Option<u32>,
     /// Its ports.
     pub ports: Vec<L2Port>,
 }

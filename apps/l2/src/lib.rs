@@ -8,7 +8,10 @@
 //! source, each copy leaving by `out.flood` with its destination port key.
 //! A provider network's uplink (its physical network) is one of the flood
 //! targets and takes unknown unicast, except what came from it (Dragonflow's
-//! provider app: no reflection to the fabric).
+//! provider app: no reflection to the fabric). An overlay network's
+//! remote-flood key is one more flood target (the tunnel replicates that
+//! copy to every other chassis of the network); frames from the overlay
+//! carry it as their source, so they are only flooded locally.
 //!
 //! Before that lookup, an ARP request or IPv6 Neighbour Solicitation from a
 //! logical port for an address some port of the network owns (each port's

@@ -230,6 +230,44 @@ mod tests {
         );
     }
 
+    /// An overlay network: one flood copy goes to the remote-flood key
+    /// (the tunnel replicates it to the other chassis); a flood that came
+    /// from the overlay (its source is that key) stays local.
+    #[test]
+    fn floods_reach_the_overlay_once_and_never_return_to_it() {
+        let mut h = StageHarness::<L2App>::new("").unwrap();
+        h.configure_json(
+            r#"{"networks":[{"network_key":1,"remote_flood":70,"ports":[
+                {"port_key":1,"mac":"02:00:00:00:00:01"},
+                {"port_key":2,"mac":"02:00:00:00:00:02"},
+                {"port_key":5,"mac":"02:00:00:00:00:05"}]}]}"#,
+        )
+        .unwrap();
+        let dst = h.reg(DESTINATION_PORT_KEY);
+        for (src, want) in [(1, vec![2, 5, 70]), (70, vec![1, 2, 5])] {
+            let p = h.packet(
+                &frame([0xff; 6]),
+                0,
+                &[(NETWORK_KEY, 1), (SOURCE_PORT_KEY, src)],
+            );
+            let out = h.run("default", vec![p]);
+            let mut flood: Vec<u32> = out.by_exit("flood").iter().map(|p| p.reg(dst)).collect();
+            flood.sort();
+            assert_eq!(flood, want, "flood from port key {src}");
+        }
+        let e = h
+            .configure_json(
+                r#"{"networks":[{"network_key":1,"remote_flood":1,"ports":[{"port_key":1,"mac":"02:00:00:00:00:01"}]}]}"#,
+            )
+            .unwrap_err();
+        assert!(
+            e.contains(
+                "networks[0].remote_flood: key 1 is also a port (or the uplink) of the network"
+            ),
+            "{e}"
+        );
+    }
+
     #[test]
     fn a_network_of_one_port_has_no_flood_target() {
         let mut h = StageHarness::<L2App>::new("").unwrap();

@@ -105,6 +105,16 @@ impl L2Tables {
                 None => 0,
             };
             t.uplinks.push(uplink);
+            match n.remote_flood {
+                Some(0) => return Err(format!("networks[{i}].remote_flood: must be non-zero")),
+                Some(r) if list.contains(&r) => {
+                    return Err(format!(
+                        "networks[{i}].remote_flood: key {r} is also a port (or the uplink) of the network"
+                    ))
+                }
+                Some(r) => list.push(r),
+                None => {}
+            }
             t.flood.insert(n.network_key, t.flood_lists.len() as u32);
             t.flood_lists.push(list.into_boxed_slice());
         }

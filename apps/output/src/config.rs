@@ -1,5 +1,6 @@
 //! What control hands `output`: which switch port carries each local port
-//! (and each provider network's uplink, with its VLAN id).
+//! (and each provider network's uplink, with its VLAN id), and which port
+//! keys are reached through the overlay.
 
 use serde::Deserialize;
 
@@ -9,6 +10,10 @@ use serde::Deserialize;
 pub struct OutputConfig {
     /// One entry per local logical port.
     pub ports: Vec<OutputPort>,
+    /// Port keys that live on other chassis, and the networks'
+    /// remote-flood keys: they leave by `out.remote`, for the overlay.
+    #[serde(default)]
+    pub remote: Vec<u32>,
 }
 
 /// A local logical port and its switch port.

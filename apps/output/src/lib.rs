@@ -1,6 +1,7 @@
 //! App `output`: the last stage. It maps the destination logical port key to
 //! the switch port that carries it and queues the packet for transmission
-//! (Dragonflow's table 115, INGRESS_DISPATCH).
+//! (Dragonflow's table 115, INGRESS_DISPATCH); a destination on another
+//! chassis leaves by `out.remote` for the overlay (table 75's tunnel output).
 #![forbid(unsafe_code)]
 
 mod config;
@@ -11,7 +12,7 @@ mod trace;
 
 use std::sync::Arc;
 
-use df_dp::contract::{AppContract, EntrySpec};
+use df_dp::contract::{AppContract, EntrySpec, ExitSpec};
 use df_dp::reg::DESTINATION_PORT_KEY;
 use df_dp::{App, RcuCell, VertexCtx};
 
@@ -26,11 +27,16 @@ pub static CONTRACT: AppContract = AppContract {
     entries: &[EntrySpec {
         name: "default",
         reads: &[DESTINATION_PORT_KEY],
-        exits: &[],
+        exits: &["remote"],
         from_ports: false,
         doc: "packets with a destination port",
     }],
-    exits: &[],
+    exits: &[ExitSpec {
+        name: "remote",
+        writes: &[],
+        progress: false,
+        doc: "a destination on another chassis (or a network's remote flood), for the overlay",
+    }],
     drops: counters::DROPS,
     tables: &["ports"],
 };

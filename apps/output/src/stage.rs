@@ -4,11 +4,13 @@
 
 use std::sync::Arc;
 
-use df_dp::{Batch, EntryId, Packet, RcuCell, RegSlot, Stage, StageIo};
+use df_dp::{Batch, EntryId, ExitId, Packet, RcuCell, RegSlot, Stage, StageIo};
 
 use crate::counters::{NO_HEADROOM, RUNT, UNKNOWN_DESTINATION};
-use crate::tables::OutputTables;
+use crate::tables::{OutputTables, REMOTE};
 use crate::trace::{DESTINATION, VLAN_PUSHED};
+
+const REMOTE_EXIT: ExitId = ExitId(0);
 
 /// Bytes of the two MAC addresses.
 const MACS_LEN: usize = 12;
@@ -52,6 +54,7 @@ impl Stage for OutputStage {
             io.note(&pkt, DESTINATION, key as u64);
             match t.port.get(key) {
                 Some(out) if out.vlan == 0 => io.tx(out.port, pkt),
+                Some(out) if out.vlan == REMOTE => io.send(REMOTE_EXIT, pkt),
                 Some(out) => match push_tag(&mut pkt, out.vlan) {
                     Ok(()) => {
                         io.note(&pkt, VLAN_PUSHED, u64::from(out.vlan));
@@ -82,7 +85,7 @@ mod tests {
     fn transmits_tags_for_vlan_uplinks_and_drops_unknown_keys() {
         let mut h = StageHarness::<OutputApp>::new("").unwrap();
         h.configure_json(
-            r#"{"ports":[{"port_key":1,"port":0},{"port_key":9,"port":3,"vlan":100}]}"#,
+            r#"{"ports":[{"port_key":1,"port":0},{"port_key":9,"port":3,"vlan":100}],"remote":[40]}"#,
         )
         .unwrap();
         let to = |k| [(DESTINATION_PORT_KEY, k)];
@@ -91,8 +94,14 @@ mod tests {
             h.packet(&frame(), 0, &to(9)),
             h.packet(&frame(), 0, &to(5)),
             h.packet(&[0; 8], 0, &to(9)),
+            h.packet(&frame(), 0, &to(40)),
         ];
         let out = h.run("default", pkts);
+        assert_eq!(
+            out.by_exit("remote").len(),
+            1,
+            "a remote port goes to the overlay"
+        );
         assert_eq!(out.tx.len(), 2);
         assert_eq!(out.tx[0].0, 0);
         assert_eq!(out.tx[0].1.data(), &frame()[..], "untagged, unchanged");
@@ -125,6 +134,13 @@ mod tests {
             .unwrap_err();
         assert!(
             e.contains("ports[1]: port key 1 is given two switch ports (0 and 2)"),
+            "{e}"
+        );
+        let e = h
+            .configure_json(r#"{"ports":[{"port_key":1,"port":0}],"remote":[1]}"#)
+            .unwrap_err();
+        assert!(
+            e.contains("remote[0]: port key 1 is also a local port (switch port 0)"),
             "{e}"
         );
     }

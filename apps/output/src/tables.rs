@@ -9,9 +9,13 @@ use crate::config::OutputConfig;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Out {
     pub(crate) port: u16,
-    /// VLAN id to push; 0: untagged.
+    /// VLAN id to push; 0: untagged; [`REMOTE`]: by the overlay.
     pub(crate) vlan: u16,
 }
+
+/// `Out::vlan` of a port key reached through the overlay (no VLAN id is
+/// this large).
+pub(crate) const REMOTE: u16 = u16::MAX;
 
 /// Lookup-ready local ports.
 #[derive(Debug, Clone, Default)]
@@ -43,6 +47,25 @@ impl OutputTables {
                 ));
             }
         }
+        for (i, &key) in cfg.remote.iter().enumerate() {
+            if key == 0 {
+                return Err(format!("remote[{i}]: port key must be non-zero"));
+            }
+            let out = Out {
+                port: 0,
+                vlan: REMOTE,
+            };
+            if let Some(old) = port.insert(key, out) {
+                return Err(format!(
+                    "remote[{i}]: port key {key} is also {}",
+                    if old.vlan == REMOTE {
+                        "listed earlier in remote".to_string()
+                    } else {
+                        format!("a local port (switch port {})", old.port)
+                    }
+                ));
+            }
+        }
         Ok(OutputTables { port })
     }
 
@@ -53,6 +76,7 @@ impl OutputTables {
             .iter()
             .map(|(k, o)| match o.vlan {
                 0 => serde_json::json!({"port_key": k, "port": o.port}),
+                REMOTE => serde_json::json!({"port_key": k, "remote": true}),
                 v => serde_json::json!({"port_key": k, "port": o.port, "vlan": v}),
             })
             .collect();

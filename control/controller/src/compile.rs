@@ -53,6 +53,17 @@ pub struct UplinkBinding {
     pub physical_network: String,
 }
 
+/// This chassis' underlay port, where tunnels start and end.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UnderlayBinding {
+    /// Switch port id.
+    pub port: u16,
+    /// The chassis' tunnel IP (its address on the underlay).
+    pub ip: std::net::Ipv4Addr,
+    /// The underlay port's MAC.
+    pub mac: [u8; 6],
+}
+
 /// What the compiler needs to know about this chassis.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Local {
@@ -62,6 +73,8 @@ pub struct Local {
     pub ports: Vec<SwitchPortBinding>,
     /// Its switch ports that are uplinks to physical networks.
     pub uplinks: Vec<UplinkBinding>,
+    /// Its underlay port, if it has one (tunnels to other chassis).
+    pub underlay: Option<UnderlayBinding>,
 }
 
 /// The bit that marks an uplink's port key: the uplink of the provider
@@ -223,6 +236,7 @@ pub fn compile(snap: &Snapshot, local: &Local) -> Compiled {
         .map(|(network_key, ports)| L2Network {
             network_key,
             uplink: uplinks.get(&network_key).copied(),
+            remote_flood: None,
             ports,
         })
         .collect();

@@ -17,7 +17,8 @@ mod services;
 
 pub use cache::{Cache, Change};
 pub use compile::{
-    compile, Compiled, Local, SwitchPortBinding, TableConfigs, UplinkBinding, UPLINK_KEY_BIT,
+    compile, Compiled, Local, SwitchPortBinding, TableConfigs, UnderlayBinding, UplinkBinding,
+    UPLINK_KEY_BIT,
 };
 pub use follow::{ControllerStatus, Follower, StatusHandle};
 pub use publish::Publisher;

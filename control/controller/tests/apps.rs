@@ -33,6 +33,7 @@ fn local(ports: &[(u16, &str)]) -> Local {
             })
             .collect(),
         uplinks: Vec::new(),
+        underlay: None,
     }
 }
 

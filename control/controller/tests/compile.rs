@@ -32,6 +32,7 @@ fn local(ports: &[(u16, &str)]) -> Local {
             })
             .collect(),
         uplinks: Vec::new(),
+        underlay: None,
     }
 }
 

@@ -96,6 +96,7 @@ fn local() -> Local {
             },
         ],
         uplinks: Vec::new(),
+        underlay: None,
     }
 }
 

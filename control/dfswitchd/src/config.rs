@@ -34,6 +34,11 @@
 //! name = "uplink"
 //! device = "0000:03:00.0"                     # a NIC on the physical network
 //! physical_network = "physnet1"               # or: the uplink of a physical network
+//!
+//! [[port]]
+//! name = "underlay"
+//! device = "0000:04:00.0"
+//! underlay = true                             # or: tunnels to other chassis (needs [chassis] tunnel_ip)
 //! ```
 //! Besides DPDK devices, two in-process devices exist for tests and
 //! machines without DPDK: `pcap:rx=IN.pcap,tx=OUT.pcap[,loop]` and `null`.
@@ -231,6 +236,10 @@ pub struct PortSection {
     /// `bridge_mappings`): flat and VLAN networks with that
     /// `provider:physical_network` reach the outside through it.
     pub physical_network: Option<String>,
+    /// Or: the underlay port, where tunnels to the other chassis start and
+    /// end (`[chassis] tunnel_ip` is its address); at most one.
+    #[serde(default)]
+    pub underlay: bool,
     /// Receive queues (spread over workers).
     #[serde(default = "one")]
     pub rx_queues: u16,
@@ -332,6 +341,7 @@ impl Config {
         let mut names = BTreeSet::new();
         let mut ifaces = BTreeSet::new();
         let mut physnets = BTreeSet::new();
+        let mut underlay: Option<&str> = None;
         for (i, p) in self.ports.iter().enumerate() {
             let at = format!("[[port]] #{} `{}`", i + 1, p.name);
             if p.name.is_empty()
@@ -351,6 +361,31 @@ impl Config {
                 return Err(format!(
                     "{at}: both iface_id `{id}` and physical_network `{net}`: a port carries one lport or is one physical network's uplink, not both"
                 ));
+            }
+            if p.underlay {
+                if p.iface_id.is_some() || p.physical_network.is_some() {
+                    return Err(format!(
+                        "{at}: the underlay port carries tunnels only: remove its iface_id / physical_network"
+                    ));
+                }
+                if let Some(other) = underlay.replace(p.name.as_str()) {
+                    return Err(format!(
+                        "{at}: `{other}` is the underlay port already; a chassis has one"
+                    ));
+                }
+                match self.chassis.tunnel_ip {
+                    Some(IpAddr::V4(_)) => {}
+                    Some(IpAddr::V6(a)) => {
+                        return Err(format!(
+                            "[chassis] tunnel_ip: {a} is IPv6; the underlay is IPv4 for now (give an IPv4 address)"
+                        ))
+                    }
+                    None => {
+                        return Err(format!(
+                            "{at}: an underlay port needs [chassis] tunnel_ip, its IPv4 address (e.g. tunnel_ip = \"172.16.0.1\")"
+                        ))
+                    }
+                }
             }
             if let Some(net) = &p.physical_network {
                 if net.is_empty() {
@@ -534,5 +569,61 @@ device = "pcap:rx=/tmp/in.pcap,tx=/tmp/out.pcap,loop"
         let e = parse("[[port]]\nname = \"a\"\ndevice = \"pcap:rx\"\n").unwrap_err();
         assert!(e.contains("`rx` is not a pcap option"), "{e}");
         assert!(parse("[[port]]\nname = \"p\"\ndevice = \"0000:00:04.0\"\n").is_ok());
+    }
+
+    /// Uplinks and the underlay: what a port may be, and what it needs.
+    #[test]
+    fn uplink_and_underlay_ports_are_checked() {
+        let port = |name: &str, extra: &str| {
+            format!("[[port]]\nname = \"{name}\"\ndevice = \"null\"\n{extra}\n")
+        };
+        let e = parse(&port(
+            "a",
+            "iface_id = \"p1\"\nphysical_network = \"physnet1\"",
+        ))
+        .unwrap_err();
+        assert!(
+            e.contains("both iface_id `p1` and physical_network `physnet1`"),
+            "{e}"
+        );
+        let e = parse(&format!(
+            "{}{}",
+            port("a", "physical_network = \"physnet1\""),
+            port("b", "physical_network = \"physnet1\"")
+        ))
+        .unwrap_err();
+        assert_eq!(e, "[[port]] #2 `b`: physical_network `physnet1` has another uplink; one port per physical network");
+        let e = parse(&port("u", "underlay = true")).unwrap_err();
+        assert_eq!(e, "[[port]] #1 `u`: an underlay port needs [chassis] tunnel_ip, its IPv4 address (e.g. tunnel_ip = \"172.16.0.1\")");
+        let tip = "[chassis]\ntunnel_ip = \"172.16.0.1\"\n";
+        let e = parse(&format!(
+            "{tip}{}{}",
+            port("u", "underlay = true"),
+            port("v", "underlay = true")
+        ))
+        .unwrap_err();
+        assert_eq!(
+            e,
+            "[[port]] #2 `v`: `u` is the underlay port already; a chassis has one"
+        );
+        let e = parse(&format!(
+            "{tip}{}",
+            port("u", "underlay = true\niface_id = \"p1\"")
+        ))
+        .unwrap_err();
+        assert!(e.contains("the underlay port carries tunnels only"), "{e}");
+        let e = parse(&format!(
+            "[chassis]\ntunnel_ip = \"fd00::1\"\n{}",
+            port("u", "underlay = true")
+        ))
+        .unwrap_err();
+        assert!(e.contains("is IPv6; the underlay is IPv4 for now"), "{e}");
+        let c = parse(&format!(
+            "{tip}{}{}",
+            port("u", "underlay = true"),
+            port("x", "physical_network = \"physnet1\"")
+        ))
+        .unwrap();
+        assert!(c.ports[0].underlay && c.ports[1].physical_network.is_some());
     }
 }

@@ -10,7 +10,9 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime};
 
 use anyhow::{anyhow, Context, Result};
-use df_controller::{Follower, Local, Publisher, StatusHandle, SwitchPortBinding, UplinkBinding};
+use df_controller::{
+    Follower, Local, Publisher, StatusHandle, SwitchPortBinding, UnderlayBinding, UplinkBinding,
+};
 use std::any::Any;
 
 use df_dp::dpdk::{register_thread, Eal, Mempool};
@@ -39,8 +41,37 @@ fn graph(cfg: &Config) -> Result<Graph> {
     df_catalog::compile_layout(&text, &RcuDomain::new()).map_err(|e| anyhow!("{e}"))
 }
 
-fn local(cfg: &Config) -> Local {
+/// The underlay port's id, the chassis' tunnel IP and the port's MAC (a
+/// DPDK port's own; an in-process port gets a locally administered one made
+/// from the chassis id).
+fn underlay(cfg: &Config, ports: &[crate::ports::OpenPort]) -> Option<UnderlayBinding> {
+    let i = cfg.ports.iter().position(|p| p.underlay)?;
+    let std::net::IpAddr::V4(ip) = cfg.chassis.tunnel_ip? else {
+        return None;
+    };
+    let mac = ports
+        .get(i)
+        .and_then(|p| p.eth.as_ref())
+        .map(|e| e.mac())
+        .filter(|m| *m != [0; 6])
+        .unwrap_or_else(|| {
+            let h = cfg
+                .chassis_id()
+                .bytes()
+                .fold(0u32, |h, b| h.wrapping_mul(31).wrapping_add(u32::from(b)));
+            let b = h.to_be_bytes();
+            [0x02, 0xdf, b[0], b[1], b[2], b[3]]
+        });
+    Some(UnderlayBinding {
+        port: i as u16,
+        ip,
+        mac,
+    })
+}
+
+fn local(cfg: &Config, underlay: Option<UnderlayBinding>) -> Local {
     Local {
+        underlay,
         chassis: cfg.chassis_id(),
         ports: cfg
             .ports
@@ -180,7 +211,7 @@ pub fn run(cfg: Config) -> Result<()> {
         let _ = core_pin(control_core);
         (None, None)
     };
-    let (specs, open_ports, assign) = ports::open(&cfg, eal.as_ref(), mempool.as_ref())?;
+    let (specs, open_ports, assign) = ports::open(&cfg, &graph, eal.as_ref(), mempool.as_ref())?;
     let exec = ExecConfig {
         ports: cfg.ports.len(),
         pool_size: cfg.datapath.pool,
@@ -338,8 +369,17 @@ async fn follow_store(
     if cfg.chassis.tunnel_ip.is_none() {
         log!("no [chassis] tunnel_ip: registering 127.0.0.1 (set it for a multi-host deployment)");
     }
-    let chassis_json =
+    let underlay_binding = underlay(&cfg, &shared.ports);
+    let mut chassis_json =
         serde_json::json!({"id": chassis, "ip": ip, "tunnel_types": ["geneve", "vxlan"]});
+    if let Some(u) = &underlay_binding {
+        let m = u.mac;
+        chassis_json["tunnel_mac"] = format!(
+            "{:02x}:{:02x}:{:02x}:{:02x}:{:02x}:{:02x}",
+            m[0], m[1], m[2], m[3], m[4], m[5]
+        )
+        .into();
+    }
     if let Err(e) = store
         .put(
             &df_model::key("chassis", &chassis),
@@ -357,8 +397,13 @@ async fn follow_store(
         cfg.store.heartbeat_secs,
         stop.clone(),
     ));
-    let follower = Follower::new(store, df_model::PREFIX, local(&cfg), Publisher::new(graph))
-        .with_logger(Box::new(|m| eprintln!("dfswitchd: controller: {m}")));
+    let follower = Follower::new(
+        store,
+        df_model::PREFIX,
+        local(&cfg, underlay_binding),
+        Publisher::new(graph),
+    )
+    .with_logger(Box::new(|m| eprintln!("dfswitchd: controller: {m}")));
     let status: StatusHandle = follower.status();
     if let Ok(mut c) = shared.controller.lock() {
         *c = Some(status);

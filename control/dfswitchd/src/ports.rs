@@ -15,6 +15,7 @@ use df_dp::port::pcap::PcapPort;
 use df_dp::port::Port;
 use df_dp::worker::RxqAssignment;
 use df_dp::worker::WorkerSpec;
+use df_dp::Graph;
 
 use crate::config::{Config, Device};
 
@@ -42,6 +43,7 @@ pub struct OpenPort {
 /// in-process ports with more than one worker.
 pub fn open(
     cfg: &Config,
+    graph: &Graph,
     eal: Option<&Eal>,
     pool: Option<&Arc<Mempool>>,
 ) -> Result<(Vec<WorkerSpec>, Vec<OpenPort>, RxqAssignment)> {
@@ -70,6 +72,22 @@ pub fn open(
     for (i, p) in cfg.ports.iter().enumerate() {
         let id = i as u16;
         let at = || format!("port `{}` ({})", p.name, p.device);
+        if p.underlay {
+            // Tunnel frames go straight to the tunnel's decapsulation.
+            let q = graph
+                .vertices_of_type("tunnel")
+                .next()
+                .and_then(|v| graph.port_queue(&format!("{v}.in.decap")))
+                .ok_or_else(|| {
+                    anyhow!(
+                        "{}: the underlay port needs a `tunnel` vertex in the layout (its `in.decap` takes the port's frames)",
+                        at()
+                    )
+                })?;
+            for s in &mut specs {
+                s.bindings.push((id, q));
+            }
+        }
         let mut eth = None;
         match p.parse_device().map_err(|e| anyhow!("{}: {e}", at()))? {
             Device::Dpdk(spec) => {

@@ -14,6 +14,7 @@ use crate::enums::TunnelType;
 use crate::error::{Ctx, ModelError};
 use crate::keys::table;
 use crate::model::Model;
+use crate::types::Mac;
 
 /// A host in the deployment.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -28,6 +29,11 @@ pub struct Chassis {
     pub external_host_ip: Option<IpAddr>,
     /// Tunnel encapsulations the host terminates (at least one).
     pub tunnel_types: Vec<TunnelType>,
+    /// The MAC of the host's underlay port (`ip` answers there): peers on
+    /// the same L2 underlay send their tunnel frames to it. A Dragonflow-RS
+    /// extension: OVS left underlay neighbours to the host's kernel.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tunnel_mac: Option<Mac>,
 }
 
 impl Model for Chassis {
@@ -45,6 +51,9 @@ impl Model for Chassis {
         check::host_address(&cx, "ip", self.ip)?;
         if let Some(ip) = self.external_host_ip {
             check::host_address(&cx, "external_host_ip", ip)?;
+        }
+        if let Some(mac) = &self.tunnel_mac {
+            check::unicast_mac(&cx, "tunnel_mac", mac)?;
         }
         tunnel_types(&cx, &self.tunnel_types)
     }

@@ -107,6 +107,7 @@ fn model(ports: u32, networks: u32, rules: u32) -> Result<(Snapshot, Local)> {
         chassis: "host1".into(),
         ports: Vec::new(),
         uplinks: Vec::new(),
+        underlay: None,
     };
     let groups = rules.div_ceil(10).max(1);
     for p in 0..ports {

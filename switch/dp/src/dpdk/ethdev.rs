@@ -367,6 +367,17 @@ impl EthPort {
             full_duplex: l.link_duplex() != 0,
         }
     }
+
+    /// The port's MAC address (all zero if the driver cannot say).
+    pub fn mac(&self) -> [u8; 6] {
+        let mut a = sys::rte_ether_addr::default();
+        // SAFETY: valid port; `a` writable for the call.
+        let rc = unsafe { sys::rte_eth_macaddr_get(self.inner.id, &mut a) };
+        if rc != 0 {
+            return [0; 6];
+        }
+        a.addr_bytes
+    }
 }
 
 /// Configures queues (with RSS when asked for several rx queues and the
