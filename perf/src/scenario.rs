@@ -194,6 +194,7 @@ pub fn build_graph(p: &Params) -> Result<Arc<Graph>> {
                                 ),
                                 mac: EthernetAddress(fdb_mac(m)),
                                 ips: Vec::new(),
+                                flood: true,
                             })
                             .collect(),
                     }],

@@ -64,6 +64,7 @@ pub fn one_network(n: u8) -> (InputConfig, L2Config, OutputConfig) {
                     port_key: u32::from(i),
                     mac: EthernetAddress(vm_mac(i)),
                     ips: Vec::new(),
+                    flood: true,
                 })
                 .collect(),
         }],

@@ -335,8 +335,8 @@ fn default_graph_is_pinned() {
     let t = Topology::new(df_catalog::DEFAULT_LAYOUT, 1, 0);
     let want = "\
 registers: r0=source_port_key r1=network_key r2=destination_port_key
-port entries: input.in.default, provider.in.default
-drain order: input.in.default -> provider.in.default -> l2.in.default -> dhcp.in.default -> l2.in.lookup -> output.in.default
+port entries: input.in.default, provider.in.default, tunnel.in.decap
+drain order: input.in.default -> tunnel.in.decap -> provider.in.default -> l2.in.default -> dhcp.in.default -> l2.in.lookup -> output.in.default -> tunnel.in.encap
 vertex input (type input)
   in.default <- ports reads []
   out.vm-egress -> l2.in.default writes [source_port_key, network_key]
@@ -354,10 +354,14 @@ vertex dhcp (type dhcp)
   out.pass -> l2.in.lookup writes []
 vertex output (type output)
   in.default reads [destination_port_key]
-  out.remote -> (unwired: drop) writes []
+  out.remote -> tunnel.in.encap (default) writes []
 vertex provider (type provider) (implicit)
   in.default <- ports reads []
   out.default -> l2.in.default (default) writes [source_port_key, network_key]
+vertex tunnel (type tunnel) (implicit)
+  in.encap reads [destination_port_key, network_key]
+  in.decap <- ports reads []
+  out.decap -> l2.in.default (default) writes [source_port_key, network_key]
 ";
     assert_eq!(t.graph.describe(), want);
     let j = t.graph.describe_json();

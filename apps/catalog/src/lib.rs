@@ -18,11 +18,12 @@ static OUTPUT: AppTypeOf<df_app_output::OutputApp> = AppTypeOf::new();
 static PORTSEC: AppTypeOf<df_app_portsec::PortsecApp> = AppTypeOf::new();
 static PROVIDER: AppTypeOf<df_app_provider::ProviderApp> = AppTypeOf::new();
 static SG: AppTypeOf<df_app_sg::SgApp> = AppTypeOf::new();
+static TUNNEL: AppTypeOf<df_app_tunnel::TunnelApp> = AppTypeOf::new();
 static XCONNECT: AppTypeOf<df_app_xconnect::XconnectApp> = AppTypeOf::new();
 
 /// Every app type, by the name the layout's `type:` uses.
 pub static APP_TYPES: &[&dyn AppType] = &[
-    &DHCP, &FIREWALL, &INPUT, &L2, &L3, &OUTPUT, &PORTSEC, &PROVIDER, &SG, &XCONNECT,
+    &DHCP, &FIREWALL, &INPUT, &L2, &L3, &OUTPUT, &PORTSEC, &PROVIDER, &SG, &TUNNEL, &XCONNECT,
 ];
 
 /// Where exits a layout leaves unwired go: the egress path Dragonflow kept
@@ -103,6 +104,19 @@ pub static DEFAULT_EDGES: &[DefaultEdge] = &[
     DefaultEdge {
         app_type: "provider",
         exit: "default",
+        targets: &[("l2", "default", false)],
+    },
+    // The overlay (Dragonflow's table 75 tunnel output and table 0/100
+    // tunnel ingress): destinations on other chassis are encapsulated;
+    // decapsulated frames are switched by MAC in their network.
+    DefaultEdge {
+        app_type: "output",
+        exit: "remote",
+        targets: &[("tunnel", "encap", true)],
+    },
+    DefaultEdge {
+        app_type: "tunnel",
+        exit: "decap",
         targets: &[("l2", "default", false)],
     },
 ];

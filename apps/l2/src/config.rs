@@ -51,6 +51,16 @@ pub struct L2Port {
     /// Solicitation; none by default.
     #[serde(default, deserialize_with = "ips")]
     pub ips: Vec<IpAddr>,
+    /// A flood target (default): broadcast and multicast reach it. Control
+    /// clears it for ports that are not plugged into this switch (ports of
+    /// other chassis get their floods through the remote-flood key; router
+    /// and DHCP ports are answered for, not flooded to).
+    #[serde(default = "yes")]
+    pub flood: bool,
+}
+
+fn yes() -> bool {
+    true
 }
 
 fn mac<'de, D: Deserializer<'de>>(d: D) -> Result<EthernetAddress, D::Error> {

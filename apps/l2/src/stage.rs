@@ -255,6 +255,31 @@ mod tests {
             flood.sort();
             assert_eq!(flood, want, "flood from port key {src}");
         }
+        // A port that is not a flood target (on another chassis, a router
+        // interface) is reached by unicast only.
+        h.configure_json(
+            r#"{"networks":[{"network_key":1,"remote_flood":70,"ports":[
+                {"port_key":1,"mac":"02:00:00:00:00:01"},
+                {"port_key":2,"mac":"02:00:00:00:00:02","flood":false}]}]}"#,
+        )
+        .unwrap();
+        let pkts = vec![
+            h.packet(
+                &frame([0xff; 6]),
+                0,
+                &[(NETWORK_KEY, 1), (SOURCE_PORT_KEY, 1)],
+            ),
+            h.packet(
+                &frame([2, 0, 0, 0, 0, 2]),
+                0,
+                &[(NETWORK_KEY, 1), (SOURCE_PORT_KEY, 1)],
+            ),
+        ];
+        let out = h.run("default", pkts);
+        let flood: Vec<u32> = out.by_exit("flood").iter().map(|p| p.reg(dst)).collect();
+        assert_eq!(flood, vec![70]);
+        let uni: Vec<u32> = out.by_exit("unicast").iter().map(|p| p.reg(dst)).collect();
+        assert_eq!(uni, vec![2]);
         let e = h
             .configure_json(
                 r#"{"networks":[{"network_key":1,"remote_flood":1,"ports":[{"port_key":1,"mac":"02:00:00:00:00:01"}]}]}"#,

@@ -87,7 +87,7 @@ impl L2Tables {
                     t.add_ip(n.network_key, *ip, owner)
                         .map_err(|e| format!("{at}.ips[{k}]: {e}"))?;
                 }
-                if !list.contains(&p.port_key) {
+                if p.flood && !list.contains(&p.port_key) {
                     list.push(p.port_key);
                 }
             }

@@ -103,6 +103,8 @@ pub struct TableConfigs {
     pub firewall: df_app_firewall::FirewallConfig,
     /// `provider`: the uplinks and the flat and VLAN networks they carry.
     pub provider: ProviderConfig,
+    /// `tunnel`: this chassis' underlay end, the remote chassis and ports.
+    pub tunnel: df_app_tunnel::TunnelConfig,
 }
 
 /// A local logical port with its keys resolved (what the per-app
@@ -227,31 +229,44 @@ pub fn compile(snap: &Snapshot, local: &Local) -> Compiled {
                 // The ARP/ND responder answers for the port's IPs with its
                 // first MAC.
                 ips: if mi == 0 { lp.ips.clone() } else { Vec::new() },
+                // Floods reach the ports plugged in here; other chassis get
+                // theirs through the remote flood, and router and DHCP
+                // ports need none (their addresses are answered for).
+                flood: local_keys.contains(&pk),
             });
         }
     }
     let uplinks = provider(snap, local, &local_nets, &mut out.configs, warn);
+    let overlay = crate::overlay::overlay(snap, local, &local_nets, &local_keys, warn);
     out.configs.l2.networks = nets
         .into_iter()
         .map(|(network_key, ports)| L2Network {
             network_key,
             uplink: uplinks.get(&network_key).copied(),
-            remote_flood: None,
+            remote_flood: overlay.flood.get(&network_key).copied(),
             ports,
         })
         .collect();
+    out.configs.output.remote = overlay.remote_keys.clone();
     out.configs.portsec = crate::security::portsec(&locals, warn);
     out.configs.sg = crate::security::sg(snap, &locals, warn);
     // Uplinks are ports without port security (the physical network is
-    // not a VM): sg passes their traffic untracked.
+    // not a VM), and remote ports are checked by their own chassis on the
+    // way in: sg passes their traffic untracked here.
     out.configs
         .sg
         .ports
-        .extend(uplinks.values().map(|&key| df_app_sg::SgPort {
-            port_key: key,
-            port_security_enabled: false,
-            security_groups: Vec::new(),
-        }));
+        .extend(
+            uplinks
+                .values()
+                .chain(&overlay.remote_keys)
+                .map(|&key| df_app_sg::SgPort {
+                    port_key: key,
+                    port_security_enabled: false,
+                    security_groups: Vec::new(),
+                }),
+        );
+    out.configs.tunnel = overlay.config;
     out.configs.dhcp = crate::services::dhcp(snap, &locals, warn);
     out.configs.l3 = crate::services::l3(snap, warn);
     out.configs.firewall = crate::firewall::firewall(snap, warn);

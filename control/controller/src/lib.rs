@@ -11,6 +11,7 @@ pub mod cache;
 pub mod compile;
 mod firewall;
 pub mod follow;
+mod overlay;
 pub mod publish;
 mod security;
 mod services;
@@ -21,4 +22,5 @@ pub use compile::{
     UPLINK_KEY_BIT,
 };
 pub use follow::{ControllerStatus, Follower, StatusHandle};
+pub use overlay::FLOOD_KEY_BIT;
 pub use publish::Publisher;

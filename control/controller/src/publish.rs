@@ -70,6 +70,9 @@ impl Publisher {
         if old.as_ref().is_none_or(|o| o.provider != cfg.provider) {
             self.configure_type("provider", &cfg.provider, &mut errors);
         }
+        if old.as_ref().is_none_or(|o| o.tunnel != cfg.tunnel) {
+            self.configure_type("tunnel", &cfg.tunnel, &mut errors);
+        }
         self.live = Some(cfg.clone());
         errors
     }

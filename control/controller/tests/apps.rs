@@ -392,13 +392,14 @@ fn all_configs_publish_into_the_seed_graph() {
     let errors = p.publish(&cfg);
     assert!(errors.is_empty(), "{errors:#?}");
     // input, l2, portsec, sg, l3-proactive, firewall, provider, and the
-    // output and dhcp vertices the catalog's default edges add to the
-    // seed's layout.
+    // output, dhcp and tunnel vertices the catalog's default edges add to
+    // the seed's layout.
     assert_eq!(p.graph().vertices_of_type("dhcp").count(), 1);
-    assert_eq!(p.publishes(), 9);
+    assert_eq!(p.graph().vertices_of_type("tunnel").count(), 1);
+    assert_eq!(p.publishes(), 10);
     // Nothing changed: nothing is published again.
     assert!(p.publish(&cfg).is_empty());
-    assert_eq!(p.publishes(), 9);
+    assert_eq!(p.publishes(), 10);
 }
 
 #[test]

@@ -267,3 +267,170 @@ fn provider_networks_get_their_uplink() {
     );
     assert_eq!(out.warnings.len(), 1, "{w}");
 }
+
+/// The overlay: a Geneve and a VXLAN network with a port here and ports
+/// bound to host2 and host3 get a tunnel config (remote ports, chassis with
+/// their tunnel IP and MAC, one flood key per network with the chassis that
+/// have ports in it); l2 floods once to the flood key and no longer to the
+/// remote ports themselves; output and sg know the remote keys. A port on
+/// a chassis without a record waits for it.
+#[test]
+fn overlay_networks_reach_ports_on_other_chassis() {
+    use df_app_tunnel::TunnelKind;
+    use df_controller::{UnderlayBinding, FLOOD_KEY_BIT};
+    let mut c = Cache::new();
+    let tnet = |id: &str, key: u32, kind: &str| {
+        format!(
+            r#"{{"id":"{id}","topic":"t1","unique_key":{key},"version":1,"network_type":"{kind}","segmentation_id":{}}}"#,
+            key + 1000
+        )
+    };
+    put(&mut c, "lswitch", &tnet("g", 5, "geneve"));
+    put(&mut c, "lswitch", &tnet("v", 6, "vxlan"));
+    for (h, ip, types) in [
+        ("host2", "172.16.0.2", r#"["geneve","vxlan"]"#),
+        ("host3", "172.16.0.3", r#"["geneve"]"#),
+    ] {
+        put(
+            &mut c,
+            "chassis",
+            &format!(
+                r#"{{"id":"{h}","ip":"{ip}","tunnel_types":{types},"tunnel_mac":"02:df:00:00:00:0{}"}}"#,
+                &h[4..]
+            ),
+        );
+    }
+    let bound = |id: &str, key: u32, net: &str, mac: &str, host: &str| {
+        format!(
+            r#"{{"id":"{id}","topic":"t1","unique_key":{key},"version":1,"lswitch":"{net}","macs":["{mac}"],"ips":[],"binding":{{"type":"chassis","chassis":"{host}"}}}}"#
+        )
+    };
+    put(&mut c, "lport", &port("a", 11, "g", "02:00:00:00:00:0a"));
+    put(
+        &mut c,
+        "lport",
+        &bound("b", 12, "g", "02:00:00:00:00:0b", "host2"),
+    );
+    put(
+        &mut c,
+        "lport",
+        &bound("c", 13, "g", "02:00:00:00:00:0c", "host3"),
+    );
+    put(
+        &mut c,
+        "lport",
+        &bound("d", 14, "g", "02:00:00:00:00:0d", "host9"),
+    );
+    put(&mut c, "lport", &port("e", 15, "v", "02:00:00:00:00:0e"));
+    put(
+        &mut c,
+        "lport",
+        &bound("f", 16, "v", "02:00:00:00:00:0f", "host2"),
+    );
+    put(
+        &mut c,
+        "lport",
+        &bound("h", 17, "v", "02:00:00:00:00:11", "host3"),
+    );
+    let mut l = local(&[(0, "a"), (1, "e")]);
+    l.underlay = Some(UnderlayBinding {
+        port: 2,
+        ip: "172.16.0.1".parse().unwrap(),
+        mac: [2, 0xdf, 0, 0, 0, 1],
+    });
+    let out = compile(c.snapshot(), &l);
+    let t = &out.configs.tunnel;
+    let local_end = t.local.as_ref().unwrap();
+    assert_eq!(
+        (local_end.port, local_end.ip.to_string()),
+        (2, "172.16.0.1".into())
+    );
+    let chassis: Vec<(String, String)> = t
+        .chassis
+        .iter()
+        .map(|c| (c.id.clone(), c.ip.to_string()))
+        .collect();
+    assert_eq!(
+        chassis,
+        vec![
+            ("host2".into(), "172.16.0.2".into()),
+            ("host3".into(), "172.16.0.3".into())
+        ]
+    );
+    let nets: Vec<(u32, u32, TunnelKind, u32, Vec<u32>)> = t
+        .networks
+        .iter()
+        .map(|n| (n.network_key, n.vni, n.kind, n.flood_key, n.chassis.clone()))
+        .collect();
+    assert_eq!(
+        nets,
+        vec![
+            (5, 1005, TunnelKind::Geneve, FLOOD_KEY_BIT | 5, vec![0, 1]),
+            (6, 1006, TunnelKind::Vxlan, FLOOD_KEY_BIT | 6, vec![0]),
+        ]
+    );
+    let ports: Vec<(u32, u32)> = t.ports.iter().map(|p| (p.port_key, p.chassis)).collect();
+    assert_eq!(ports, vec![(12, 0), (13, 1), (16, 0)]);
+    let w = out.warnings.join("\n");
+    // A port bound to an unknown chassis waits in the cache (parked) until
+    // the chassis registers.
+    assert_eq!(c.parked().len(), 1, "{:?}", c.parked());
+    assert!(
+        w.contains(
+            "lport `h` is on vxlan network `v`, but its chassis `host3` does not terminate vxlan"
+        ),
+        "{w}"
+    );
+    let g = out
+        .configs
+        .l2
+        .networks
+        .iter()
+        .find(|n| n.network_key == 5)
+        .unwrap();
+    assert_eq!(g.remote_flood, Some(FLOOD_KEY_BIT | 5));
+    let flood: Vec<u32> = g
+        .ports
+        .iter()
+        .filter(|p| p.flood)
+        .map(|p| p.port_key)
+        .collect();
+    assert_eq!(
+        flood,
+        vec![11],
+        "only the local port is a flood target itself"
+    );
+    assert!(
+        g.ports.iter().any(|p| p.port_key == 12),
+        "remote ports stay in the FDB"
+    );
+    let mut remote = out.configs.output.remote.clone();
+    remote.sort_unstable();
+    assert_eq!(
+        remote,
+        vec![12, 13, 16, FLOOD_KEY_BIT | 5, FLOOD_KEY_BIT | 6]
+    );
+    for k in remote {
+        let p = out
+            .configs
+            .sg
+            .ports
+            .iter()
+            .find(|p| p.port_key == k)
+            .unwrap();
+        assert!(!p.port_security_enabled, "remote key {k} passes sg here");
+    }
+
+    // Without an underlay port the remote ports are reported, not reached.
+    l.underlay = None;
+    let out = compile(c.snapshot(), &l);
+    assert!(out.configs.tunnel.networks.is_empty());
+    assert!(out.configs.output.remote.is_empty());
+    assert!(
+        out.warnings
+            .iter()
+            .any(|w| w.contains("this chassis has no underlay port")),
+        "{:?}",
+        out.warnings
+    );
+}

@@ -133,12 +133,17 @@ async fn create_network(g: &Global, db: &dyn Db, a: NetworkCreate) -> Result<()>
         qos_policy: None,
     };
     if net.network_type.is_none() {
-        net.network_type = Some(NetworkType::Vxlan);
+        net.network_type = Some(NetworkType::Geneve);
     }
     let tunnel = matches!(
         net.network_type,
         Some(NetworkType::Vxlan | NetworkType::Geneve)
     );
+    if tunnel && net.mtu.is_none() {
+        // A 1500-byte underlay less the outer Ethernet, IPv4, UDP and
+        // Geneve/VXLAN headers: VMs learn it by DHCP.
+        net.mtu = Some(1450);
+    }
     if tunnel && net.segmentation_id.is_none() {
         // The network's unique key is unique per deployment and fits a VNI.
         let key = db.allocate_unique_key(LogicalSwitch::TABLE).await?;

@@ -93,7 +93,7 @@ fn scenario(b: &Backend) {
     assert_eq!(net["name"], "net1");
     assert_eq!(net["mtu"], 1400);
     assert_eq!(net["version"], 1);
-    assert_eq!(net["network_type"], "vxlan");
+    assert_eq!(net["network_type"], "geneve");
     assert_eq!(net["segmentation_id"], net["unique_key"]);
     let net_id = net["id"].as_str().unwrap().to_string();
 

@@ -25,7 +25,7 @@ Examples:
 #[derive(Debug, Subcommand)]
 #[command(after_help = NETWORK_EXAMPLES)]
 pub enum NetworkCommand {
-    /// Create a network. Without --network-type it is a vxlan network whose VNI is its unique key.
+    /// Create a network. Without --network-type it is a geneve network whose VNI is its unique key; a geneve or vxlan network's MTU defaults to 1450 (1500 on the underlay less the 50 bytes of tunnel headers), which DHCP advertises.
     #[command(after_help = NETWORK_EXAMPLES)]
     Create(NetworkCreate),
     /// List networks.
@@ -53,7 +53,7 @@ pub struct NetworkCreate {
     /// Id (default: a new UUID).
     #[arg(long)]
     pub id: Option<String>,
-    /// MTU (68..=65535).
+    /// MTU (68..=65535; default for geneve/vxlan: 1450, for an underlay MTU of 1500).
     #[arg(long)]
     pub mtu: Option<u32>,
     /// VLAN id or VNI (default for vxlan/geneve: the network's unique key).
