@@ -191,11 +191,15 @@ pub fn compile(snap: &Snapshot, local: &Local) -> Compiled {
         });
     }
 
-    // The FDB: every port of every network with a local port. Remote ports
-    // are listed for unicast lookup; flooding reaches local ports only until
-    // tunnels exist (a remote port has no switch port to output to).
+    // The FDB: every port of every network with a local port, and of the
+    // networks a router takes traffic into from those. Remote ports are
+    // listed for unicast lookup (the overlay reaches them); floods go to the
+    // local ports and, once, to the other chassis.
     let mut nets: BTreeMap<u32, Vec<L2Port>> =
-        local_nets.iter().map(|&n| (n, Vec::new())).collect();
+        crate::overlay::reachable_networks(snap, &local_nets)
+            .into_iter()
+            .map(|n| (n, Vec::new()))
+            .collect();
     let mut seen_mac: BTreeMap<(u32, [u8; 6]), String> = BTreeMap::new();
     for lp in snap.iter::<LogicalPort>() {
         let Some(sw) = snap.get::<LogicalSwitch>(&lp.lswitch) else {

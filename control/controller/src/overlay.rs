@@ -3,7 +3,8 @@
 //! `tunnel` vertex's config.
 //!
 //! A network is tunnelled when its `network_type` is `geneve` or `vxlan`
-//! (its `segmentation_id` is the VNI) and it has a port plugged in here.
+//! (its `segmentation_id` is the VNI) and it has a port plugged in here or
+//! is routed to from one that has (a router joins them).
 //! Its ports bound to another chassis (`binding.chassis`) are remote: their
 //! traffic is encapsulated to that chassis' tunnel IP and underlay MAC
 //! (from its `chassis` record). Broadcast and multicast reach the other
@@ -16,7 +17,9 @@ use std::net::IpAddr;
 use df_app_tunnel::{
     LocalEndpoint, RemoteChassis, RemotePort, TunnelConfig, TunnelKind, TunnelNetwork,
 };
-use df_model::{Chassis, LogicalPort, LogicalSwitch, NetworkType, Snapshot, TunnelType};
+use df_model::{
+    Chassis, LogicalPort, LogicalRouter, LogicalSwitch, NetworkType, Snapshot, TunnelType,
+};
 use df_wire::EthernetAddress;
 
 use crate::compile::Local;
@@ -38,7 +41,23 @@ pub(crate) struct Overlay {
     pub(crate) remote_keys: Vec<u32>,
 }
 
-/// Compiles the overlay for the networks with a local port.
+/// The networks this chassis sends into: those with a local port, and
+/// every network of a router that has an interface on one of them (the
+/// distributed router routes here, then the packet travels in the
+/// destination network, which may have no port on this chassis).
+pub(crate) fn reachable_networks(snap: &Snapshot, local_nets: &BTreeSet<u32>) -> BTreeSet<u32> {
+    let key_of = |sw: &str| snap.get::<LogicalSwitch>(sw).and_then(|s| s.unique_key);
+    let mut nets = local_nets.clone();
+    for r in snap.iter::<LogicalRouter>() {
+        let keys: Vec<u32> = r.ports.iter().filter_map(|p| key_of(&p.lswitch)).collect();
+        if keys.iter().any(|k| local_nets.contains(k)) {
+            nets.extend(keys);
+        }
+    }
+    nets
+}
+
+/// Compiles the overlay for the networks this chassis sends into.
 pub(crate) fn overlay(
     snap: &Snapshot,
     local: &Local,
@@ -56,8 +75,9 @@ pub(crate) fn overlay(
     // Chassis index by id, filled as remote ports need them.
     let mut chassis_index: BTreeMap<&str, Option<u32>> = BTreeMap::new();
     let mut no_underlay_warned = false;
+    let nets = reachable_networks(snap, local_nets);
     for sw in snap.iter::<LogicalSwitch>() {
-        let Some(nk) = sw.unique_key.filter(|k| local_nets.contains(k)) else {
+        let Some(nk) = sw.unique_key.filter(|k| nets.contains(k)) else {
             continue;
         };
         let kind = match sw.network_type {

@@ -53,7 +53,7 @@ pub fn can_run() -> bool {
 pub struct Env {
     pub tag: String,
     pub dir: PathBuf,
-    pub daemon: Option<Child>,
+    pub daemons: Vec<Child>,
     pub names: Vec<String>,
 }
 
@@ -66,7 +66,7 @@ impl Env {
         Env {
             tag,
             dir,
-            daemon: None,
+            daemons: Vec::new(),
             names: Vec::new(),
         }
     }
@@ -107,11 +107,19 @@ impl Env {
     /// Starts dfswitchd with `config` and waits for its controller to
     /// connect; returns the management socket.
     pub fn start_daemon(&mut self, config: &str) -> PathBuf {
-        let sock = self.dir.join("dfswitchd.sock");
-        let cfg = self.dir.join("dfswitchd.toml");
+        self.start_daemon_named("dfswitchd", config)
+    }
+
+    /// As [`Env::start_daemon`] for one of several daemons: `config` must
+    /// put the management socket at `{dir}/{name}.sock`; the config and the
+    /// log are `{dir}/{name}.toml` and `.log`.
+    pub fn start_daemon_named(&mut self, name: &str, config: &str) -> PathBuf {
+        let sock = self.dir.join(format!("{name}.sock"));
+        let cfg = self.dir.join(format!("{name}.toml"));
+        let log_path = self.dir.join(format!("{name}.log"));
         std::fs::write(&cfg, config).unwrap();
-        let log = std::fs::File::create(self.dir.join("dfswitchd.log")).unwrap();
-        self.daemon = Some(
+        let log = std::fs::File::create(&log_path).unwrap();
+        self.daemons.push(
             Command::new(env!("CARGO_BIN_EXE_dfswitchd"))
                 .arg("--config")
                 .arg(&cfg)
@@ -124,8 +132,8 @@ impl Env {
         while !sock.exists() {
             assert!(
                 Instant::now() < deadline,
-                "dfswitchd did not start:\n{}",
-                std::fs::read_to_string(self.dir.join("dfswitchd.log")).unwrap_or_default()
+                "dfswitchd {name} did not start:\n{}",
+                std::fs::read_to_string(&log_path).unwrap_or_default()
             );
             std::thread::sleep(Duration::from_millis(100));
         }
@@ -146,20 +154,8 @@ impl Env {
 
 impl Drop for Env {
     fn drop(&mut self) {
-        if let Some(mut d) = self.daemon.take() {
-            let _ = Command::new("kill")
-                .arg("-TERM")
-                .arg(d.id().to_string())
-                .status();
-            let deadline = Instant::now() + Duration::from_secs(10);
-            while Instant::now() < deadline {
-                if d.try_wait().ok().flatten().is_some() {
-                    break;
-                }
-                std::thread::sleep(Duration::from_millis(50));
-            }
-            let _ = d.kill();
-            let _ = d.wait();
+        for mut d in self.daemons.drain(..) {
+            stop(&mut d);
         }
         for ns in &self.names {
             sh(&format!(
@@ -171,6 +167,23 @@ impl Drop for Env {
         }
         let _ = std::fs::remove_dir_all(&self.dir);
     }
+}
+
+/// Stops a daemon: SIGTERM, then SIGKILL after 10 s.
+pub fn stop(d: &mut Child) {
+    let _ = Command::new("kill")
+        .arg("-TERM")
+        .arg(d.id().to_string())
+        .status();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while Instant::now() < deadline {
+        if d.try_wait().ok().flatten().is_some() {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let _ = d.kill();
+    let _ = d.wait();
 }
 
 pub fn mgmt(sock: &Path, req: Request) -> serde_json::Value {
