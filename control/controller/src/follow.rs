@@ -82,6 +82,8 @@ pub struct Follower {
     publisher: Publisher,
     status: StatusHandle,
     log: Option<Logger>,
+    /// How the store is named in status and errors (its URL).
+    label: String,
 }
 
 impl std::fmt::Debug for Follower {
@@ -109,7 +111,14 @@ impl Follower {
             publisher,
             status: Arc::new(Mutex::new(ControllerStatus::default())),
             log: None,
+            label: "the NB store".to_string(),
         }
+    }
+
+    /// Names the store (its URL) in the status and in error messages.
+    pub fn with_store_label(mut self, label: &str) -> Self {
+        self.label = label.to_string();
+        self
     }
 
     /// Reports rejected records, parked objects and connection changes to
@@ -134,7 +143,8 @@ impl Follower {
     /// publish made live.
     pub async fn run(mut self, mut stop: watch::Receiver<bool>, mut on_publish: Option<OnPublish>) {
         let mut backoff = Duration::from_millis(100);
-        set(&self.status, |s| s.store = format!("{:?}", self.store));
+        let label = self.label.clone();
+        set(&self.status, |s| s.store = label);
         loop {
             if *stop.borrow() {
                 return;
@@ -241,7 +251,7 @@ impl Follower {
                     }
                     None => {
                         self.lost(&StoreError::Unavailable {
-                            endpoint: format!("{:?}", self.store),
+                            endpoint: self.label.clone(),
                             reason: "the watch ended".into(),
                         });
                         if sleep_or_stop(&mut stop, backoff).await {

@@ -244,6 +244,10 @@ pub fn run(cfg: Config) -> Result<()> {
     let shared = Arc::new(Shared {
         chassis: cfg.chassis_id(),
         store_url: cfg.store.url.clone(),
+        layout: cfg.layout_path().map_or_else(
+            || "built-in: the seed's graph (etc/layouts/seed.yaml)".to_string(),
+            |p| p.display().to_string(),
+        ),
         started,
         graph: graph.clone(),
         ports: open_ports,
@@ -403,7 +407,8 @@ async fn follow_store(
         local(&cfg, underlay_binding),
         Publisher::new(graph),
     )
-    .with_logger(Box::new(|m| eprintln!("dfswitchd: controller: {m}")));
+    .with_logger(Box::new(|m| eprintln!("dfswitchd: controller: {m}")))
+    .with_store_label(&cfg.store.url);
     let status: StatusHandle = follower.status();
     if let Ok(mut c) = shared.controller.lock() {
         *c = Some(status);

@@ -32,6 +32,8 @@ pub struct Shared {
     pub chassis: String,
     /// Store URL.
     pub store_url: String,
+    /// The layout file, or what the built-in default is.
+    pub layout: String,
     /// Start time.
     pub started: Instant,
     /// The live graph.
@@ -229,7 +231,7 @@ impl df_mgmt::Handler for Handler {
                     pid: std::process::id(),
                     uptime_secs: s.started.elapsed().as_secs_f64(),
                     store: s.store_url.clone(),
-                    layout: String::new(),
+                    layout: s.layout.clone(),
                     workers: s.cores.len() as u32,
                     ports: s.ports.len() as u32,
                     controller: s.controller_status(),
@@ -270,7 +272,7 @@ impl df_mgmt::Handler for Handler {
                     })
                 }
                 Request::Graph => to_value(&GraphView {
-                    layout: String::new(),
+                    layout: s.layout.clone(),
                     text: s.graph.describe(),
                     json: s.graph.describe_json(),
                 }),

@@ -208,6 +208,11 @@ fn two_subnets_ping_across_the_router_in_the_seed_graph() {
     let tag = env.tag.clone();
     let (sock, ma) = two_subnets_with_a_router(&mut env);
     let st = mgmt(&sock, Request::Status);
+    assert!(
+        st["layout"].as_str().unwrap().ends_with("etc/layouts/seed.yaml"),
+        "status names the layout file: {st}"
+    );
+    assert_eq!(st["controller"]["store"], st["store"], "{st}");
     assert_eq!(
         st["controller"]["config_errors"],
         serde_json::json!([]),
