@@ -52,7 +52,7 @@ pub(crate) const CT_EVICTED: &str =
 pub(crate) const REPLY_RST: &str = "firewall: reject reply sent, TCP reset to port";
 /// The reject reply sent: ICMP(v6) administratively prohibited; value:
 /// `type << 8 | code`.
-pub(crate) const REPLY_ICMP: &str = "firewall: reject reply sent, ICMP type << 8 | code";
+pub(crate) const REPLY_ICMP: &str = "firewall: reject reply sent, ICMP type {hi8} code {lo8}";
 /// No reply for this packet (a reset, an ICMP error, a later fragment, or
 /// an address that is not unicast); value: the IP protocol.
 pub(crate) const REPLY_SUPPRESSED: &str = "firewall: no reject reply for this packet; protocol";

@@ -12,7 +12,7 @@ pub(crate) const UNKNOWN_ROUTER: &str = "l3: no router with key";
 pub(crate) const NOT_IP: &str = "l3: not IP, ethertype";
 
 /// The IPv4 route chosen; value: prefix << 8 | length.
-pub(crate) const ROUTE_V4: &str = "l3: route (IPv4 prefix << 8 | length)";
+pub(crate) const ROUTE_V4: &str = "l3: route {ipv4/len}";
 /// The IPv6 route chosen; value: the prefix's high 64 bits.
 pub(crate) const ROUTE_V6: &str = "l3: route (IPv6 prefix, high 64 bits)";
 /// The IPv6 route's prefix length.
@@ -37,9 +37,9 @@ pub(crate) const TO_ROUTER: &str = "l3: to a router address, protocol";
 /// A fragment to a router address; value: IP protocol.
 pub(crate) const FRAGMENT_TO_ROUTER: &str = "l3: fragment to a router address, protocol";
 /// An ICMP error was built; value: type << 8 | code.
-pub(crate) const ICMP_SENT: &str = "l3: icmp error sent (type << 8 | code)";
+pub(crate) const ICMP_SENT: &str = "l3: icmp error sent (type {hi8}, code {lo8})";
 /// An ICMP error was due but is over the router's rate; value: type << 8 | code.
-pub(crate) const ICMP_RATE_LIMITED: &str = "l3: icmp error rate-limited (type << 8 | code)";
+pub(crate) const ICMP_RATE_LIMITED: &str = "l3: icmp error rate-limited (type {hi8}, code {lo8})";
 /// An ICMP error was due but RFC 1812 / 4443 forbid it (the packet is an
 /// ICMP error itself, or a non-first IPv4 fragment); value: type << 8 | code.
 pub(crate) const ICMP_SUPPRESSED: &str =
@@ -49,7 +49,8 @@ pub(crate) const ICMP_SUPPRESSED: &str =
 pub(crate) const ICMP_NO_SOURCE: &str =
     "l3: icmp error not sent: router has no address of this family (type << 8 | code)";
 /// An ICMP error was due but the pool was empty; value: type << 8 | code.
-pub(crate) const ICMP_NO_BUFFER: &str = "l3: icmp error not sent: no buffer (type << 8 | code)";
+pub(crate) const ICMP_NO_BUFFER: &str =
+    "l3: icmp error not sent: no buffer (type {hi8}, code {lo8})";
 
 /// Martian source; value: the address.
 pub(crate) const MARTIAN_SRC: &str = "l3: martian source";

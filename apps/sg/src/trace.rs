@@ -12,16 +12,18 @@ pub(crate) const ARP: &str = "sg: ARP is not filtered by security groups, accept
 pub(crate) const SERVICE: &str = "sg: ND/MLD/DHCP service traffic, accept";
 /// A packet of a tracked connection; value: TCP state << 8 | original
 /// direction (1) or reply (0).
-pub(crate) const ESTABLISHED: &str = "sg: tracked connection, accept (state << 8 | original)";
+pub(crate) const ESTABLISHED: &str =
+    "sg: tracked connection, accept (state {hi8}, original direction {lo8})";
 /// A new connection was allowed; value: the rule.
-pub(crate) const NEW: &str = "sg: new connection allowed by rule (group << 32 | index)";
+pub(crate) const NEW: &str = "sg: new connection allowed by group {hi32} rule #{lo32}";
 /// An ICMP error related to a tracked connection; value: the ICMP type.
 pub(crate) const RELATED: &str = "sg: ICMP error related to a tracked connection, accept";
 /// A non-first fragment of an accepted datagram; value: the identification.
 pub(crate) const FRAGMENT_OK: &str = "sg: later fragment of an accepted datagram, accept";
 /// The connection's tables changed and it was checked again; value: the
 /// rule that allows it now.
-pub(crate) const RECHECKED: &str = "sg: rules changed, connection still allowed by rule";
+pub(crate) const RECHECKED: &str =
+    "sg: rules changed, connection still allowed by group {hi32} rule #{lo32}";
 /// The connection's rule is gone: forgotten, the packet is checked as
 /// new; value: the rule that had allowed it (in the old tables' indexes).
 pub(crate) const CUT: &str =
@@ -38,7 +40,8 @@ pub(crate) const NOT_IP: &str = "sg: EtherType not IPv4/IPv6/ARP";
 /// Value: the port key.
 pub(crate) const NO_GROUPS: &str = "sg: port security on and no security groups";
 /// Value: protocol << 16 | destination port (ICMP: type << 8 | code).
-pub(crate) const NO_RULE: &str = "sg: no rule allows the new connection (proto << 16 | port)";
+pub(crate) const NO_RULE: &str =
+    "sg: no rule allows the new connection (protocol {hi16}, port {lo16})";
 /// Value: TCP state << 8 | TCP flags (state 0: no connection).
 pub(crate) const INVALID_TCP: &str =
     "sg: TCP packet invalid in the connection's state (state << 8 | flags)";

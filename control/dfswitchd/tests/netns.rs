@@ -209,7 +209,10 @@ fn two_subnets_ping_across_the_router_in_the_seed_graph() {
     let (sock, ma) = two_subnets_with_a_router(&mut env);
     let st = mgmt(&sock, Request::Status);
     assert!(
-        st["layout"].as_str().unwrap().ends_with("etc/layouts/seed.yaml"),
+        st["layout"]
+            .as_str()
+            .unwrap()
+            .ends_with("etc/layouts/seed.yaml"),
         "status names the layout file: {st}"
     );
     assert_eq!(st["controller"]["store"], st["store"], "{st}");
@@ -311,7 +314,7 @@ fn two_subnets_ping_across_the_router_in_the_seed_graph() {
         at += i + 1;
     }
     for decision in [
-        "sg: new connection allowed by rule",
+        "sg: new connection allowed by group",
         "l3: next hop port key 2",
         "l3: ttl after 63",
         "transmit on port 1",

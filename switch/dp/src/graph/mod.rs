@@ -327,7 +327,7 @@ impl Graph {
             ),
             TraceEvent::FrameworkDrop(d) => format!("dropped by the framework: {}", d.name()),
             TraceEvent::Tx(p) => format!("transmit on port {p}"),
-            TraceEvent::Note(what, value) => format!("{what} {value}"),
+            TraceEvent::Note(what, value) => render_note(what, value),
         }
     }
 }
@@ -337,5 +337,76 @@ fn cfg_err(v: &Vertex, message: String) -> ConfigError {
         vertex: v.name.clone(),
         app_type: v.contract.type_name.to_string(),
         message,
+    }
+}
+
+/// A trace note as text. A note's name may place its value with
+/// placeholders, each a view of the 64-bit value: `{ipv4}` (the low 32 bits
+/// as an IPv4 address), `{ipv4/len}` (an IPv4 prefix packed as
+/// `address << 8 | length`), `{hi32}` / `{lo32}`, `{hi16}` / `{lo16}`
+/// (bits 16..32 and 0..16), `{hi8}` / `{lo8}` (bits 8..16 and 0..8),
+/// `{hex}` and `{value}`. A name without placeholders is followed by the
+/// value in decimal.
+pub fn render_note(what: &str, value: u64) -> String {
+    if !what.contains('{') {
+        return format!("{what} {value}");
+    }
+    let v4 = |x: u64| std::net::Ipv4Addr::from(x as u32).to_string();
+    let mut out = String::with_capacity(what.len() + 16);
+    let mut rest = what;
+    while let Some(i) = rest.find('{') {
+        out.push_str(&rest[..i]);
+        let Some(j) = rest[i..].find('}') else {
+            out.push_str(&rest[i..]);
+            return out;
+        };
+        let field = match &rest[i + 1..i + j] {
+            "ipv4" => v4(value),
+            "ipv4/len" => format!("{}/{}", v4(value >> 8), value & 0xff),
+            "hi32" => (value >> 32).to_string(),
+            "lo32" => (value & 0xffff_ffff).to_string(),
+            "hi16" => ((value >> 16) & 0xffff).to_string(),
+            "lo16" => (value & 0xffff).to_string(),
+            "hi8" => ((value >> 8) & 0xff).to_string(),
+            "lo8" => (value & 0xff).to_string(),
+            "hex" => format!("{value:#x}"),
+            "value" => value.to_string(),
+            other => format!("{{{other}}}"),
+        };
+        out.push_str(&field);
+        rest = &rest[i + j + 1..];
+    }
+    out.push_str(rest);
+    out
+}
+
+#[cfg(test)]
+mod note_tests {
+    use super::render_note;
+
+    #[test]
+    fn notes_place_their_values() {
+        assert_eq!(render_note("fdb hit: port key", 7), "fdb hit: port key 7");
+        assert_eq!(
+            render_note("l3: route {ipv4/len}", (0xc633_6400u64 << 8) | 24),
+            "l3: route 198.51.100.0/24"
+        );
+        assert_eq!(
+            render_note("allowed by group {hi32} rule #{lo32}", (5u64 << 32) | 2),
+            "allowed by group 5 rule #2"
+        );
+        assert_eq!(
+            render_note("proto {hi16} port {lo16}", (6 << 16) | 22),
+            "proto 6 port 22"
+        );
+        assert_eq!(
+            render_note("type {hi8} code {lo8}", (11 << 8) | 0),
+            "type 11 code 0"
+        );
+        assert_eq!(
+            render_note("to {ipv4} ({hex})", 0x0a00_0001),
+            "to 10.0.0.1 (0xa000001)"
+        );
+        assert_eq!(render_note("odd {what} {", 1), "odd {what} {");
     }
 }
