@@ -146,6 +146,7 @@ pub fn build_graph(p: &Params) -> Result<Arc<Graph>> {
                 })
                 .collect(),
             uplinks: Vec::new(),
+            vlans: Vec::new(),
         },
     )?;
     g.configure(

@@ -53,6 +53,7 @@ pub fn one_network(n: u8) -> (InputConfig, L2Config, OutputConfig) {
             })
             .collect(),
         uplinks: Vec::new(),
+        vlans: Vec::new(),
     };
     let l2 = L2Config {
         networks: vec![L2Network {

@@ -17,7 +17,7 @@ use df_dp::contract::{AppContract, EntrySpec, ExitSpec};
 use df_dp::reg::{NETWORK_KEY, SOURCE_PORT_KEY};
 use df_dp::{App, RcuCell, VertexCtx};
 
-pub use config::{InputConfig, InputPort};
+pub use config::{InputConfig, InputPort, InputVlan};
 pub use stage::InputStage;
 pub use tables::InputTables;
 

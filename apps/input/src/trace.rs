@@ -6,3 +6,6 @@ pub(crate) const SOURCE_PORT: &str = "source port key";
 
 /// Note: the switch port is an uplink to a physical network.
 pub(crate) const UPLINK: &str = "uplink port";
+
+/// Note: the VLAN id of a tagged frame on a trunk parent's port.
+pub(crate) const TRUNK_CHILD: &str = "trunk: vlan";

@@ -20,14 +20,16 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use df_app_dhcp::DhcpConfig;
-use df_app_input::{InputConfig, InputPort};
+use df_app_input::{InputConfig, InputPort, InputVlan};
 use df_app_l2::{L2Config, L2Network, L2Port};
 use df_app_l3::L3Config;
 use df_app_output::{OutputConfig, OutputPort};
 use df_app_portsec::PortsecConfig;
 use df_app_provider::{ProviderConfig, ProviderNetwork, Uplink};
 use df_app_sg::SgConfig;
-use df_model::{LogicalPort, LogicalSwitch, NetworkType, Snapshot};
+use df_model::{
+    ChildPortSegmentation, LogicalPort, LogicalSwitch, NetworkType, SegmentationType, Snapshot,
+};
 use df_wire::EthernetAddress;
 
 /// A switch port of this chassis and the logical port it carries.
@@ -188,6 +190,68 @@ pub fn compile(snap: &Snapshot, local: &Local) -> Compiled {
             port_key: pk,
             port: sp.port,
             vlan: None,
+        });
+    }
+
+    // Trunk children (VLAN-aware VMs): a child of a local parent is local
+    // too, on the parent's switch port under its VLAN id (Dragonflow's
+    // trunk app: the tag is popped on the way in, pushed on the way out).
+    let parents: BTreeMap<&str, u16> = out
+        .local_ports
+        .iter()
+        .map(|(id, &sp)| (id.as_str(), sp))
+        .collect();
+    let mut children: Vec<(u16, u16, &LogicalPort)> = Vec::new();
+    for seg in snap.iter::<ChildPortSegmentation>() {
+        let Some(&sp) = parents.get(seg.parent.as_str()) else {
+            continue;
+        };
+        if seg.segmentation_type != SegmentationType::Vlan {
+            warn.push(format!(
+                "trunk subport `{}` of `{}` is {}: only vlan subports are supported; it is left out",
+                seg.port, seg.parent, seg.segmentation_type
+            ));
+            continue;
+        }
+        let Some(vid) = u16::try_from(seg.segmentation_id)
+            .ok()
+            .filter(|v| (1..=4094).contains(v))
+        else {
+            warn.push(format!(
+                "trunk subport `{}` of `{}` has VLAN id {}, outside 1..=4094: it is left out",
+                seg.port, seg.parent, seg.segmentation_id
+            ));
+            continue;
+        };
+        let Some(child) = snap.get::<LogicalPort>(&seg.port) else {
+            continue; // the cache parks a segmentation until its ports exist
+        };
+        children.push((sp, vid, child));
+    }
+    for (sp, vid, lp) in children {
+        let Some((pk, nk)) = keys(snap, lp, warn) else {
+            continue;
+        };
+        if !lp.enabled || !local_keys.insert(pk) {
+            continue;
+        }
+        local_nets.insert(nk);
+        locals.push(LocalPort {
+            lport: lp,
+            port_key: pk,
+            network_key: nk,
+        });
+        out.local_ports.insert(lp.id.clone(), sp);
+        out.configs.input.vlans.push(InputVlan {
+            port: sp,
+            vlan: vid,
+            port_key: pk,
+            network_key: nk,
+        });
+        out.configs.output.ports.push(OutputPort {
+            port_key: pk,
+            port: sp,
+            vlan: Some(vid),
         });
     }
 

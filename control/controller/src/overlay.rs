@@ -18,7 +18,8 @@ use df_app_tunnel::{
     LocalEndpoint, RemoteChassis, RemotePort, TunnelConfig, TunnelKind, TunnelNetwork,
 };
 use df_model::{
-    Chassis, LogicalPort, LogicalRouter, LogicalSwitch, NetworkType, Snapshot, TunnelType,
+    Chassis, ChildPortSegmentation, LogicalPort, LogicalRouter, LogicalSwitch, NetworkType,
+    Snapshot, TunnelType,
 };
 use df_wire::EthernetAddress;
 
@@ -58,8 +59,8 @@ pub(crate) fn reachable_networks(snap: &Snapshot, local_nets: &BTreeSet<u32>) ->
 }
 
 /// Compiles the overlay for the networks this chassis sends into.
-pub(crate) fn overlay(
-    snap: &Snapshot,
+pub(crate) fn overlay<'a>(
+    snap: &'a Snapshot,
     local: &Local,
     local_nets: &BTreeSet<u32>,
     local_keys: &BTreeSet<u32>,
@@ -76,6 +77,17 @@ pub(crate) fn overlay(
     let mut chassis_index: BTreeMap<&str, Option<u32>> = BTreeMap::new();
     let mut no_underlay_warned = false;
     let nets = reachable_networks(snap, local_nets);
+    // A trunk child lives where its parent is bound.
+    let parent_of: BTreeMap<&str, &str> = snap
+        .iter::<ChildPortSegmentation>()
+        .map(|s| (s.port.as_str(), s.parent.as_str()))
+        .collect();
+    fn bound(p: &LogicalPort) -> Option<&str> {
+        p.binding.as_ref().and_then(|b| b.chassis.as_deref())
+    }
+    let chassis_of = |lp: &'a LogicalPort| -> Option<&'a str> {
+        bound(lp).or_else(|| bound(snap.get::<LogicalPort>(parent_of.get(lp.id.as_str())?)?))
+    };
     for sw in snap.iter::<LogicalSwitch>() {
         let Some(nk) = sw.unique_key.filter(|k| nets.contains(k)) else {
             continue;
@@ -109,7 +121,7 @@ pub(crate) fn overlay(
             if local_keys.contains(&pk) {
                 continue;
             }
-            let Some(c) = lp.binding.as_ref().and_then(|b| b.chassis.as_deref()) else {
+            let Some(c) = chassis_of(lp) else {
                 continue; // bound nowhere (router and DHCP ports, unplugged VMs)
             };
             if c == local.chassis {

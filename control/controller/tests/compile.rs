@@ -434,3 +434,56 @@ fn overlay_networks_reach_ports_on_other_chassis() {
         out.warnings
     );
 }
+
+/// Trunk subports: a VLAN child of a local parent is local on the
+/// parent's switch port under its VLAN id; a macvlan child is reported.
+#[test]
+fn trunk_children_ride_their_parents_switch_port() {
+    let mut c = Cache::new();
+    put(&mut c, "lswitch", &net("n1", 5));
+    put(&mut c, "lswitch", &net("n2", 6));
+    put(
+        &mut c,
+        "lport",
+        &port("parent", 11, "n1", "02:00:00:00:00:01"),
+    );
+    put(
+        &mut c,
+        "lport",
+        &port("child", 12, "n2", "02:00:00:00:00:02"),
+    );
+    put(&mut c, "lport", &port("mac", 13, "n2", "02:00:00:00:00:03"));
+    for (id, child, kind, vid) in [("s1", "child", "vlan", 100), ("s2", "mac", "macvlan", 0)] {
+        put(
+            &mut c,
+            "child_port_segmentation",
+            &format!(
+                r#"{{"id":"{id}","topic":"t1","parent":"parent","port":"{child}","segmentation_type":"{kind}","segmentation_id":{vid}}}"#
+            ),
+        );
+    }
+    let out = compile(c.snapshot(), &local(&[(3, "parent")]));
+    let v = &out.configs.input.vlans;
+    assert_eq!(v.len(), 1);
+    assert_eq!(
+        (v[0].port, v[0].vlan, v[0].port_key, v[0].network_key),
+        (3, 100, 12, 6)
+    );
+    let o = out
+        .configs
+        .output
+        .ports
+        .iter()
+        .find(|p| p.port_key == 12)
+        .unwrap();
+    assert_eq!((o.port, o.vlan), (3, Some(100)));
+    assert!(
+        out.configs.sg.ports.iter().any(|p| p.port_key == 12),
+        "the child has its own security"
+    );
+    assert_eq!(out.local_ports.get("child"), Some(&3));
+    assert_eq!(
+        out.warnings,
+        vec!["trunk subport `mac` of `parent` is macvlan: only vlan subports are supported; it is left out".to_string()]
+    );
+}

@@ -876,3 +876,130 @@ else:
     let provider = common::vertex_counters(&sock, "provider");
     assert!(provider["packets"].as_u64().unwrap() >= 4, "{provider}");
 }
+
+/// Trunk ports (VLAN-aware VMs): VM a's port is a trunk parent on network
+/// n1 with a child port on network n2 under VLAN 100. From inside VM a,
+/// scapy (this kernel has no 802.1Q module) sends an 802.1Q-tagged ping as
+/// the child to VM b on n2 (untagged): the tag is popped on the way in,
+/// the child's portsec and security group apply, and b's reply comes back
+/// to VM a tagged with VLAN 100. A tag no child has is dropped and counted.
+#[test]
+fn trunk_child_port_talks_by_vlan_id() {
+    if !can_run() {
+        return;
+    }
+    if !common::sh("/usr/bin/python3 -c 'import scapy'")
+        && common::skip(
+            "scapy is not installed for /usr/bin/python3 (apt-get install python3-scapy)",
+        )
+    {
+        return;
+    }
+    let mut env = Env::new("t");
+    let tag = env.tag.clone();
+    let ma = env.vm("a", "203.0.113.10/24", None);
+    let mb = env.vm("b", "198.51.100.10/24", None);
+    let child_mac = "02:00:00:00:01:64";
+    let seed = concat!(env!("CARGO_MANIFEST_DIR"), "/../../etc/layouts/seed.yaml");
+    let cfg = format!(
+        "{}{}{}",
+        base_config(&env.dir, &tag, &format!("layout = \"{seed}\"")),
+        port(&tag, "a", 0),
+        port(&tag, "b", 1)
+    );
+    let sock = env.start_daemon(&cfg);
+    for (n, s, cidr) in [
+        ("n1", "s1", "203.0.113.0/24"),
+        ("n2", "s2", "198.51.100.0/24"),
+    ] {
+        put(
+            &sock,
+            "lswitch",
+            serde_json::json!({"id": n, "topic": "e2e", "version": 1}),
+        );
+        put(
+            &sock,
+            "lsubnet",
+            serde_json::json!({"id": s, "topic": "e2e", "version": 1, "lswitch": n, "cidr": cidr, "enable_dhcp": false}),
+        );
+    }
+    put(
+        &sock,
+        "secgroup",
+        serde_json::json!({"id": "all", "topic": "e2e", "version": 1, "rules": [
+            {"id": "e4", "direction": "egress", "ethertype": "IPv4", "security_group_id": "all", "topic": "e2e"},
+            {"id": "i4", "direction": "ingress", "ethertype": "IPv4", "security_group_id": "all", "topic": "e2e"}]}),
+    );
+    for (id, net, mac, ip) in [
+        ("vma", "n1", ma.as_str(), "203.0.113.10"),
+        ("vmac", "n2", child_mac, "198.51.100.20"),
+        ("vmb", "n2", mb.as_str(), "198.51.100.10"),
+    ] {
+        put(
+            &sock,
+            "lport",
+            serde_json::json!({"id": id, "topic": "e2e", "version": 1, "lswitch": net, "macs": [mac], "ips": [ip], "security_groups": ["all"]}),
+        );
+    }
+    put(
+        &sock,
+        "child_port_segmentation",
+        serde_json::json!({"id": "vma-vmac", "topic": "e2e", "parent": "vma", "port": "vmac",
+            "segmentation_type": "vlan", "segmentation_id": 100}),
+    );
+    wait_for_objects(&sock, 8);
+    let st = mgmt(&sock, Request::Status);
+    assert_eq!(st["controller"]["warnings"], serde_json::json!([]), "{st}");
+    let script = format!(
+        r#"
+import time
+from scapy.all import Ether, Dot1Q, IP, ICMP, AsyncSniffer, sendp, conf
+conf.verb = 0
+def ping(vid, ident):
+    req = (Ether(src="{child_mac}", dst="{mb}") / Dot1Q(vlan=vid) /
+           IP(src="198.51.100.20", dst="198.51.100.10") / ICMP(id=ident, seq=1) / b"trunk-child")
+    sn = AsyncSniffer(iface="{tag}av", count=1, timeout=4,
+                      lfilter=lambda p: ICMP in p and p[ICMP].type == 0 and p[ICMP].id == ident)
+    sn.start()
+    time.sleep(0.5)
+    sendp(req, iface="{tag}av")
+    sn.join()
+    got = sn.results or []
+    if not got:
+        return "vlan %d: no reply" % vid
+    ans = got[0]
+    return "vlan %d: reply tagged %s from %s" % (vid, ans[Dot1Q].vlan if Dot1Q in ans else "none", ans[IP].src)
+print(ping(100, 11))
+print(ping(200, 12))
+"#
+    );
+    let got = out(&format!(
+        "ip netns exec {tag}a /usr/bin/python3 -c '{script}' 2>&1"
+    ));
+    let dump = || {
+        format!(
+            "counters: {}\ntables: {}",
+            mgmt(&sock, Request::Counters),
+            mgmt(
+                &sock,
+                Request::Tables {
+                    vertex: Some("input".into())
+                }
+            )
+        )
+    };
+    assert!(
+        got.contains("vlan 100: reply tagged 100 from 198.51.100.10"),
+        "the child (VLAN 100) pings VM b and the reply comes back tagged:\n{got}\n{}",
+        dump()
+    );
+    assert!(
+        got.contains("vlan 200: no reply"),
+        "VLAN 200 names no child:\n{got}"
+    );
+    let input = common::vertex_counters(&sock, "input");
+    assert!(
+        input["drops"]["unknown-vlan"].as_u64().unwrap() >= 1,
+        "{input}"
+    );
+}

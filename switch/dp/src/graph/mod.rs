@@ -400,8 +400,8 @@ mod note_tests {
             "proto 6 port 22"
         );
         assert_eq!(
-            render_note("type {hi8} code {lo8}", (11 << 8) | 0),
-            "type 11 code 0"
+            render_note("type {hi8} code {lo8}", (11 << 8) | 1),
+            "type 11 code 1"
         );
         assert_eq!(
             render_note("to {ipv4} ({hex})", 0x0a00_0001),
