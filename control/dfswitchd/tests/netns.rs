@@ -136,28 +136,16 @@ fn two_subnets_with_a_router(env: &mut Env) -> (std::path::PathBuf, String) {
     );
     let sock = env.start_daemon(&cfg);
 
-    for (n, s, cidr, gw) in [
-        ("n1", "s1", "203.0.113.0/24", "203.0.113.1"),
-        ("n2", "s2", "198.51.100.0/24", "198.51.100.1"),
-    ] {
-        put(
-            &sock,
-            "lswitch",
-            serde_json::json!({"id": n, "topic": "e2e", "version": 1}),
-        );
-        put(
-            &sock,
-            "lsubnet",
-            serde_json::json!({"id": s, "topic": "e2e", "version": 1, "lswitch": n, "cidr": cidr, "gateway_ip": gw, "enable_dhcp": false}),
-        );
-    }
-    put(
+    let none = serde_json::json!({});
+    common::network(
         &sock,
-        "secgroup",
-        serde_json::json!({"id": "all", "topic": "e2e", "version": 1, "rules": [
-            {"id": "e4", "direction": "egress", "ethertype": "IPv4", "security_group_id": "all", "topic": "e2e"},
-            {"id": "i4", "direction": "ingress", "ethertype": "IPv4", "security_group_id": "all", "topic": "e2e"}]}),
+        "n1",
+        none.clone(),
+        "203.0.113.0/24",
+        Some("203.0.113.1"),
     );
+    common::network(&sock, "n2", none, "198.51.100.0/24", Some("198.51.100.1"));
+    common::allow_all_group(&sock);
     for (id, net, mac, ip) in [
         ("vma", "n1", &ma, "203.0.113.10"),
         ("vmb", "n2", &mb, "198.51.100.10"),
@@ -540,13 +528,7 @@ fn portsec_drops_spoofed_frames_sent_with_scapy() {
     let mut env = Env::new("p");
     let tag = env.tag.clone();
     let (sock, ma, mb) = one_network_on_the_seed_graph(&mut env);
-    put(
-        &sock,
-        "secgroup",
-        serde_json::json!({"id": "all", "topic": "e2e", "version": 1, "rules": [
-            {"id": "e", "direction": "egress", "ethertype": "IPv4", "security_group_id": "all", "topic": "e2e"},
-            {"id": "i", "direction": "ingress", "ethertype": "IPv4", "security_group_id": "all", "topic": "e2e"}]}),
-    );
+    common::allow_all_group(&sock);
     for (id, mac, ip) in [("vma", &ma, "203.0.113.10"), ("vmb", &mb, "203.0.113.20")] {
         put(
             &sock,
@@ -768,36 +750,21 @@ fn vms_on_flat_and_vlan_provider_networks_reach_a_physical_host() {
         port(&tag, "b", 1)
     );
     let sock = env.start_daemon(&cfg);
-    put(
+    common::network(
         &sock,
-        "lswitch",
-        serde_json::json!({"id": "ext", "topic": "e2e", "version": 1,
-            "network_type": "flat", "physical_network": "physnet1"}),
+        "ext",
+        serde_json::json!({"network_type": "flat", "physical_network": "physnet1"}),
+        "203.0.113.0/24",
+        None,
     );
-    put(
+    common::network(
         &sock,
-        "lswitch",
-        serde_json::json!({"id": "v100", "topic": "e2e", "version": 1,
-            "network_type": "vlan", "physical_network": "physnet1", "segmentation_id": 100}),
+        "v100",
+        serde_json::json!({"network_type": "vlan", "physical_network": "physnet1", "segmentation_id": 100}),
+        "198.51.100.0/24",
+        None,
     );
-    for (id, net, cidr) in [
-        ("s1", "ext", "203.0.113.0/24"),
-        ("s2", "v100", "198.51.100.0/24"),
-    ] {
-        put(
-            &sock,
-            "lsubnet",
-            serde_json::json!({"id": id, "topic": "e2e", "version": 1, "lswitch": net,
-                "cidr": cidr, "enable_dhcp": false}),
-        );
-    }
-    put(
-        &sock,
-        "secgroup",
-        serde_json::json!({"id": "all", "topic": "e2e", "version": 1, "rules": [
-            {"id": "e4", "direction": "egress", "ethertype": "IPv4", "security_group_id": "all", "topic": "e2e"},
-            {"id": "i4", "direction": "ingress", "ethertype": "IPv4", "security_group_id": "all", "topic": "e2e"}]}),
-    );
+    common::allow_all_group(&sock);
     for (id, net, mac, ip) in [
         ("vma", "ext", &ma, "203.0.113.10"),
         ("vmb", "v100", &mb, "198.51.100.10"),
@@ -908,28 +875,10 @@ fn trunk_child_port_talks_by_vlan_id() {
         port(&tag, "b", 1)
     );
     let sock = env.start_daemon(&cfg);
-    for (n, s, cidr) in [
-        ("n1", "s1", "203.0.113.0/24"),
-        ("n2", "s2", "198.51.100.0/24"),
-    ] {
-        put(
-            &sock,
-            "lswitch",
-            serde_json::json!({"id": n, "topic": "e2e", "version": 1}),
-        );
-        put(
-            &sock,
-            "lsubnet",
-            serde_json::json!({"id": s, "topic": "e2e", "version": 1, "lswitch": n, "cidr": cidr, "enable_dhcp": false}),
-        );
-    }
-    put(
-        &sock,
-        "secgroup",
-        serde_json::json!({"id": "all", "topic": "e2e", "version": 1, "rules": [
-            {"id": "e4", "direction": "egress", "ethertype": "IPv4", "security_group_id": "all", "topic": "e2e"},
-            {"id": "i4", "direction": "ingress", "ethertype": "IPv4", "security_group_id": "all", "topic": "e2e"}]}),
-    );
+    let none = serde_json::json!({});
+    common::network(&sock, "n1", none.clone(), "203.0.113.0/24", None);
+    common::network(&sock, "n2", none, "198.51.100.0/24", None);
+    common::allow_all_group(&sock);
     for (id, net, mac, ip) in [
         ("vma", "n1", ma.as_str(), "203.0.113.10"),
         ("vmac", "n2", child_mac, "198.51.100.20"),

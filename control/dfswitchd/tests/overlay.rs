@@ -156,25 +156,14 @@ fn vms_on_three_chassis_talk_over_geneve_and_vxlan() {
     }
     let s1 = socks[0].clone();
     let put = |table: &str, obj: serde_json::Value| common::put(&s1, table, obj);
-    for (n, kind, vni, s, cidr, gw) in [
-        ("g", "geneve", 5001, "sg4", "203.0.113.0/24", "203.0.113.1"),
-        ("v", "vxlan", 5002, "sv4", "198.51.100.0/24", "198.51.100.1"),
+    for (n, kind, vni, cidr, gw) in [
+        ("g", "geneve", 5001, "203.0.113.0/24", "203.0.113.1"),
+        ("v", "vxlan", 5002, "198.51.100.0/24", "198.51.100.1"),
     ] {
-        put(
-            "lswitch",
-            json!({"id": n, "topic": "e2e", "version": 1, "network_type": kind, "segmentation_id": vni, "mtu": 1450}),
-        );
-        put(
-            "lsubnet",
-            json!({"id": s, "topic": "e2e", "version": 1, "lswitch": n, "cidr": cidr, "gateway_ip": gw, "enable_dhcp": false}),
-        );
+        let extra = json!({"network_type": kind, "segmentation_id": vni, "mtu": 1450});
+        common::network(&s1, n, extra, cidr, Some(gw));
     }
-    put(
-        "secgroup",
-        json!({"id": "all", "topic": "e2e", "version": 1, "rules": [
-            {"id": "e4", "direction": "egress", "ethertype": "IPv4", "security_group_id": "all", "topic": "e2e"},
-            {"id": "i4", "direction": "ingress", "ethertype": "IPv4", "security_group_id": "all", "topic": "e2e"}]}),
-    );
+    common::allow_all_group(&s1);
     for (vm, h, net, ip, _) in vms {
         put(
             "lport",

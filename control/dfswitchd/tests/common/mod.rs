@@ -369,3 +369,30 @@ pub fn icmp_echo_frame(src_mac: &str, dst_mac: &str, src: [u8; 4], dst: [u8; 4])
     f.resize(60, 0);
     f
 }
+
+/// Puts security group `all`, which allows every IPv4 packet in and out.
+pub fn allow_all_group(sock: &Path) {
+    put(
+        sock,
+        "secgroup",
+        serde_json::json!({"id": "all", "topic": "e2e", "version": 1, "rules": [
+            {"id": "e4", "direction": "egress", "ethertype": "IPv4", "security_group_id": "all", "topic": "e2e"},
+            {"id": "i4", "direction": "ingress", "ethertype": "IPv4", "security_group_id": "all", "topic": "e2e"}]}),
+    );
+}
+
+/// Puts network `id` (extra fields from `extra`, an object) and its IPv4
+/// subnet `{id}-sub` with `cidr`, DHCP off, gateway `gw` if any.
+pub fn network(sock: &Path, id: &str, extra: serde_json::Value, cidr: &str, gw: Option<&str>) {
+    let mut n = serde_json::json!({"id": id, "topic": "e2e", "version": 1});
+    if let (Some(n), Some(e)) = (n.as_object_mut(), extra.as_object()) {
+        n.extend(e.clone());
+    }
+    put(sock, "lswitch", n);
+    let mut s = serde_json::json!({"id": format!("{id}-sub"), "topic": "e2e", "version": 1,
+        "lswitch": id, "cidr": cidr, "enable_dhcp": false});
+    if let Some(gw) = gw {
+        s["gateway_ip"] = gw.into();
+    }
+    put(sock, "lsubnet", s);
+}
