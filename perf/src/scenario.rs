@@ -160,6 +160,7 @@ pub fn build_graph(p: &Params) -> Result<Arc<Graph>> {
                 })
                 .collect(),
             remote: Vec::new(),
+            nat: Vec::new(),
         },
     )?;
     match p.scenario {

@@ -79,6 +79,7 @@ pub fn one_network(n: u8) -> (InputConfig, L2Config, OutputConfig) {
             })
             .collect(),
         remote: Vec::new(),
+        nat: Vec::new(),
     };
     (input, l2, output)
 }

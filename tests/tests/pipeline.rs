@@ -336,7 +336,7 @@ fn default_graph_is_pinned() {
     let want = "\
 registers: r0=source_port_key r1=network_key r2=destination_port_key
 port entries: input.in.default, provider.in.default, tunnel.in.decap
-drain order: input.in.default -> tunnel.in.decap -> provider.in.default -> l2.in.default -> dhcp.in.default -> l2.in.lookup -> output.in.default -> tunnel.in.encap
+drain order: input.in.default -> tunnel.in.decap -> provider.in.default -> l2.in.default -> dhcp.in.default -> l2.in.lookup -> output.in.default -> tunnel.in.encap -> nat.in.ingress
 vertex input (type input)
   in.default <- ports reads []
   out.vm-egress -> l2.in.default writes [source_port_key, network_key]
@@ -355,6 +355,7 @@ vertex dhcp (type dhcp)
 vertex output (type output)
   in.default reads [destination_port_key]
   out.remote -> tunnel.in.encap (default) writes []
+  out.nat -> nat.in.ingress (default) writes []
 vertex provider (type provider) (implicit)
   in.default <- ports reads []
   out.default -> l2.in.default (default) writes [source_port_key, network_key]
@@ -362,6 +363,11 @@ vertex tunnel (type tunnel) (implicit)
   in.encap reads [destination_port_key, network_key]
   in.decap <- ports reads []
   out.decap -> l2.in.default (default) writes [source_port_key, network_key]
+vertex nat (type nat) (implicit)
+  in.egress (unreached) reads [source_port_key, network_key]
+  in.ingress reads [destination_port_key]
+  out.external -> l2.in.default (default) (progress) writes [network_key, source_port_key]
+  out.internal -> l2.in.lookup (default) (progress) writes [network_key, source_port_key, destination_port_key]
 ";
     assert_eq!(t.graph.describe(), want);
     let j = t.graph.describe_json();

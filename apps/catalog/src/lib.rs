@@ -14,6 +14,7 @@ static FIREWALL: AppTypeOf<df_app_firewall::FirewallApp> = AppTypeOf::new();
 static INPUT: AppTypeOf<df_app_input::InputApp> = AppTypeOf::new();
 static L2: AppTypeOf<df_app_l2::L2App> = AppTypeOf::new();
 static L3: AppTypeOf<df_app_l3::L3App> = AppTypeOf::new();
+static NAT: AppTypeOf<df_app_nat::NatApp> = AppTypeOf::new();
 static OUTPUT: AppTypeOf<df_app_output::OutputApp> = AppTypeOf::new();
 static PORTSEC: AppTypeOf<df_app_portsec::PortsecApp> = AppTypeOf::new();
 static PROVIDER: AppTypeOf<df_app_provider::ProviderApp> = AppTypeOf::new();
@@ -23,7 +24,7 @@ static XCONNECT: AppTypeOf<df_app_xconnect::XconnectApp> = AppTypeOf::new();
 
 /// Every app type, by the name the layout's `type:` uses.
 pub static APP_TYPES: &[&dyn AppType] = &[
-    &DHCP, &FIREWALL, &INPUT, &L2, &L3, &OUTPUT, &PORTSEC, &PROVIDER, &SG, &TUNNEL, &XCONNECT,
+    &DHCP, &FIREWALL, &INPUT, &L2, &L3, &NAT, &OUTPUT, &PORTSEC, &PROVIDER, &SG, &TUNNEL, &XCONNECT,
 ];
 
 /// Where exits a layout leaves unwired go: the egress path Dragonflow kept
@@ -118,6 +119,30 @@ pub static DEFAULT_EDGES: &[DefaultEdge] = &[
         app_type: "tunnel",
         exit: "decap",
         targets: &[("l2", "default", false)],
+    },
+    // Floating IPs (Dragonflow's dnat, tables 60/76/77): what the router
+    // cannot route east-west leaves through its floating IP onto the
+    // external network; what reaches a floating IP's port is translated to
+    // the fixed port and switched again so its security groups apply.
+    DefaultEdge {
+        app_type: "l3-proactive",
+        exit: "external",
+        targets: &[("nat", "egress", true)],
+    },
+    DefaultEdge {
+        app_type: "output",
+        exit: "nat",
+        targets: &[("nat", "ingress", true)],
+    },
+    DefaultEdge {
+        app_type: "nat",
+        exit: "external",
+        targets: &[("l2", "default", false)],
+    },
+    DefaultEdge {
+        app_type: "nat",
+        exit: "internal",
+        targets: &[("l2", "lookup", false)],
     },
 ];
 

@@ -59,6 +59,12 @@ pub struct L3Router {
     /// Extra routes (`lrouter.routes`).
     #[serde(default)]
     pub routes: Vec<ExtraRoute>,
+    /// The router reaches an external network (a floating IP of one of
+    /// its ports is served here): IPv4 it has no route for leaves by
+    /// `out.external` (for NAT) instead of being answered with an ICMP
+    /// network unreachable.
+    #[serde(default)]
+    pub external: bool,
 }
 
 /// One router interface address. A router port with an IPv4 and an IPv6

@@ -59,7 +59,7 @@ pub static CONTRACT: AppContract = AppContract {
         EntrySpec {
             name: "route",
             reads: &[ROUTER_KEY, NETWORK_KEY, SOURCE_PORT_KEY],
-            exits: &["post-route", "local-reply"],
+            exits: &["post-route", "local-reply", "external"],
             from_ports: false,
             doc: "claimed packets (after the egress firewall): answer or route them",
         },
@@ -89,6 +89,13 @@ pub static CONTRACT: AppContract = AppContract {
             progress: false,
             doc: "ICMP the router answers itself (echo reply, time exceeded, unreachable), to \
                   the source port; wire it to output",
+        },
+        ExitSpec {
+            name: "external",
+            writes: &[],
+            progress: false,
+            doc: "IPv4 a router with an external network has no route for, unchanged (TTL not \
+                  decremented); wire it to nat's egress",
         },
     ],
     drops: counters::DROPS,

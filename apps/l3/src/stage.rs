@@ -42,6 +42,8 @@ pub(crate) const POST_ROUTE: ExitId = ExitId(1);
 pub(crate) const FORWARD: ExitId = ExitId(2);
 /// `out.local-reply`.
 pub(crate) const LOCAL_REPLY: ExitId = ExitId(3);
+/// `out.external`.
+pub(crate) const EXTERNAL: ExitId = ExitId(4);
 
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Regs {
@@ -210,6 +212,10 @@ fn v4(c: &Ctx<'_>, lim: &mut Limiter, pkt: Packet, io: &mut StageIo<'_>) {
         return icmp::error_v4(c, lim, &h, IcmpError::TimeExceeded, None, pkt, io);
     }
     let Some(route) = c.router.route_v4(h.dst) else {
+        if c.router.external {
+            io.note(&pkt, trace::TO_EXTERNAL, h.dst.into());
+            return io.send(EXTERNAL, pkt);
+        }
         io.note(&pkt, trace::NO_ROUTE, h.dst.into());
         return icmp::error_v4(c, lim, &h, IcmpError::NetUnreachable, None, pkt, io);
     };

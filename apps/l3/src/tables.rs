@@ -85,6 +85,8 @@ pub(crate) struct Router {
     pub(crate) local_v6: Box<[u128]>,
     pub(crate) lpm_v4: Lpm<u32>,
     pub(crate) lpm_v6: Lpm<u128>,
+    /// Unrouted IPv4 leaves by `out.external`.
+    pub(crate) external: bool,
 }
 
 impl Router {

@@ -25,6 +25,9 @@ pub(crate) const NEXT_HOP_PORT: &str = "l3: next hop port key";
 pub(crate) const TTL_AFTER: &str = "l3: ttl after";
 /// No route; value: the destination.
 pub(crate) const NO_ROUTE: &str = "l3: no route to";
+/// No east-west route, and the router has an external network: handed to
+/// NAT; value: the destination IPv4.
+pub(crate) const TO_EXTERNAL: &str = "l3: no east-west route, to the external network: {ipv4}";
 /// A route but no port with the address; value: the address looked up.
 pub(crate) const NO_HOST: &str = "l3: no port has address";
 /// TTL or hop limit too small to forward; value: it.

@@ -14,6 +14,10 @@ pub struct OutputConfig {
     /// remote-flood keys: they leave by `out.remote`, for the overlay.
     #[serde(default)]
     pub remote: Vec<u32>,
+    /// Port keys of floating IPs' ports hosted here: what is sent to them
+    /// leaves by `out.nat`, to be translated to the fixed port.
+    #[serde(default)]
+    pub nat: Vec<u32>,
 }
 
 /// A local logical port and its switch port.

@@ -27,16 +27,24 @@ pub static CONTRACT: AppContract = AppContract {
     entries: &[EntrySpec {
         name: "default",
         reads: &[DESTINATION_PORT_KEY],
-        exits: &["remote"],
+        exits: &["remote", "nat"],
         from_ports: false,
         doc: "packets with a destination port",
     }],
-    exits: &[ExitSpec {
-        name: "remote",
-        writes: &[],
-        progress: false,
-        doc: "a destination on another chassis (or a network's remote flood), for the overlay",
-    }],
+    exits: &[
+        ExitSpec {
+            name: "remote",
+            writes: &[],
+            progress: false,
+            doc: "a destination on another chassis (or a network's remote flood), for the overlay",
+        },
+        ExitSpec {
+            name: "nat",
+            writes: &[],
+            progress: false,
+            doc: "a floating IP's port: the packet is translated to the fixed port it stands for",
+        },
+    ],
     drops: counters::DROPS,
     tables: &["ports"],
 };

@@ -7,10 +7,11 @@ use std::sync::Arc;
 use df_dp::{Batch, EntryId, ExitId, Packet, RcuCell, RegSlot, Stage, StageIo};
 
 use crate::counters::{NO_HEADROOM, RUNT, UNKNOWN_DESTINATION};
-use crate::tables::{OutputTables, REMOTE};
+use crate::tables::{OutputTables, NAT, REMOTE};
 use crate::trace::{DESTINATION, VLAN_PUSHED};
 
 const REMOTE_EXIT: ExitId = ExitId(0);
+const NAT_EXIT: ExitId = ExitId(1);
 
 /// Bytes of the two MAC addresses.
 const MACS_LEN: usize = 12;
@@ -55,6 +56,7 @@ impl Stage for OutputStage {
             match t.port.get(key) {
                 Some(out) if out.vlan == 0 => io.tx(out.port, pkt),
                 Some(out) if out.vlan == REMOTE => io.send(REMOTE_EXIT, pkt),
+                Some(out) if out.vlan == NAT => io.send(NAT_EXIT, pkt),
                 Some(out) => match push_tag(&mut pkt, out.vlan) {
                     Ok(()) => {
                         io.note(&pkt, VLAN_PUSHED, u64::from(out.vlan));
@@ -85,7 +87,7 @@ mod tests {
     fn transmits_tags_for_vlan_uplinks_and_drops_unknown_keys() {
         let mut h = StageHarness::<OutputApp>::new("").unwrap();
         h.configure_json(
-            r#"{"ports":[{"port_key":1,"port":0},{"port_key":9,"port":3,"vlan":100}],"remote":[40]}"#,
+            r#"{"ports":[{"port_key":1,"port":0},{"port_key":9,"port":3,"vlan":100}],"remote":[40],"nat":[50]}"#,
         )
         .unwrap();
         let to = |k| [(DESTINATION_PORT_KEY, k)];
@@ -95,12 +97,18 @@ mod tests {
             h.packet(&frame(), 0, &to(5)),
             h.packet(&[0; 8], 0, &to(9)),
             h.packet(&frame(), 0, &to(40)),
+            h.packet(&frame(), 0, &to(50)),
         ];
         let out = h.run("default", pkts);
         assert_eq!(
             out.by_exit("remote").len(),
             1,
             "a remote port goes to the overlay"
+        );
+        assert_eq!(
+            out.by_exit("nat").len(),
+            1,
+            "a floating IP's port goes to nat"
         );
         assert_eq!(out.tx.len(), 2);
         assert_eq!(out.tx[0].0, 0);

@@ -16,6 +16,8 @@ pub(crate) struct Out {
 /// `Out::vlan` of a port key reached through the overlay (no VLAN id is
 /// this large).
 pub(crate) const REMOTE: u16 = u16::MAX;
+/// `Out::vlan` of a floating IP's port: translated by `nat`.
+pub(crate) const NAT: u16 = u16::MAX - 1;
 
 /// Lookup-ready local ports.
 #[derive(Debug, Clone, Default)]
@@ -47,21 +49,28 @@ impl OutputTables {
                 ));
             }
         }
-        for (i, &key) in cfg.remote.iter().enumerate() {
-            if key == 0 {
-                return Err(format!("remote[{i}]: port key must be non-zero"));
+        let special = cfg
+            .remote
+            .iter()
+            .map(|&k| ("remote", k, REMOTE))
+            .chain(cfg.nat.iter().map(|&k| ("nat", k, NAT)));
+        let mut index = (0, "");
+        for (list, key, vlan) in special {
+            if index.1 != list {
+                index = (0, list);
             }
-            let out = Out {
-                port: 0,
-                vlan: REMOTE,
-            };
-            if let Some(old) = port.insert(key, out) {
+            let i = index.0;
+            index.0 += 1;
+            if key == 0 {
+                return Err(format!("{list}[{i}]: port key must be non-zero"));
+            }
+            if let Some(old) = port.insert(key, Out { port: 0, vlan }) {
                 return Err(format!(
-                    "remote[{i}]: port key {key} is also {}",
-                    if old.vlan == REMOTE {
-                        "listed earlier in remote".to_string()
-                    } else {
-                        format!("a local port (switch port {})", old.port)
+                    "{list}[{i}]: port key {key} is also {}",
+                    match old.vlan {
+                        REMOTE => "listed in remote".to_string(),
+                        NAT => "listed in nat".to_string(),
+                        _ => format!("a local port (switch port {})", old.port),
                     }
                 ));
             }
@@ -77,6 +86,7 @@ impl OutputTables {
             .map(|(k, o)| match o.vlan {
                 0 => serde_json::json!({"port_key": k, "port": o.port}),
                 REMOTE => serde_json::json!({"port_key": k, "remote": true}),
+                NAT => serde_json::json!({"port_key": k, "nat": true}),
                 v => serde_json::json!({"port_key": k, "port": o.port, "vlan": v}),
             })
             .collect();

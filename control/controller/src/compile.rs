@@ -107,6 +107,8 @@ pub struct TableConfigs {
     pub provider: ProviderConfig,
     /// `tunnel`: this chassis' underlay end, the remote chassis and ports.
     pub tunnel: df_app_tunnel::TunnelConfig,
+    /// `nat`: the floating IPs of the local ports.
+    pub nat: df_app_nat::NatConfig,
 }
 
 /// A local logical port with its keys resolved (what the per-app
@@ -259,11 +261,13 @@ pub fn compile(snap: &Snapshot, local: &Local) -> Compiled {
     // networks a router takes traffic into from those. Remote ports are
     // listed for unicast lookup (the overlay reaches them); floods go to the
     // local ports and, once, to the other chassis.
-    let mut nets: BTreeMap<u32, Vec<L2Port>> =
-        crate::overlay::reachable_networks(snap, &local_nets)
-            .into_iter()
-            .map(|n| (n, Vec::new()))
-            .collect();
+    // Floating IPs of local ports bring their external networks here.
+    let nat = crate::nat::nat(snap, &locals, warn);
+    let switched: BTreeSet<u32> = local_nets.union(&nat.external_networks).copied().collect();
+    let mut nets: BTreeMap<u32, Vec<L2Port>> = crate::overlay::reachable_networks(snap, &switched)
+        .into_iter()
+        .map(|n| (n, Vec::new()))
+        .collect();
     let mut seen_mac: BTreeMap<(u32, [u8; 6]), String> = BTreeMap::new();
     for lp in snap.iter::<LogicalPort>() {
         let Some(sw) = snap.get::<LogicalSwitch>(&lp.lswitch) else {
@@ -304,7 +308,7 @@ pub fn compile(snap: &Snapshot, local: &Local) -> Compiled {
             });
         }
     }
-    let uplinks = provider(snap, local, &local_nets, &mut out.configs, warn);
+    let uplinks = provider(snap, local, &switched, &mut out.configs, warn);
     let overlay = crate::overlay::overlay(snap, local, &local_nets, &local_keys, warn);
     out.configs.l2.networks = nets
         .into_iter()
@@ -316,27 +320,31 @@ pub fn compile(snap: &Snapshot, local: &Local) -> Compiled {
         })
         .collect();
     out.configs.output.remote = overlay.remote_keys.clone();
+    out.configs.output.nat = nat.floating_keys.clone();
     out.configs.portsec = crate::security::portsec(&locals, warn);
     out.configs.sg = crate::security::sg(snap, &locals, warn);
     // Uplinks are ports without port security (the physical network is
-    // not a VM), and remote ports are checked by their own chassis on the
-    // way in: sg passes their traffic untracked here.
-    out.configs
-        .sg
-        .ports
-        .extend(
-            uplinks
-                .values()
-                .chain(&overlay.remote_keys)
-                .map(|&key| df_app_sg::SgPort {
-                    port_key: key,
-                    port_security_enabled: false,
-                    security_groups: Vec::new(),
-                }),
-        );
+    // not a VM), remote ports are checked by their own chassis on the way
+    // in, and what reaches a floating IP's port is checked as the fixed
+    // port's after translation: sg passes their traffic untracked here.
+    out.configs.sg.ports.extend(
+        uplinks
+            .values()
+            .chain(&overlay.remote_keys)
+            .chain(&nat.floating_keys)
+            .map(|&key| df_app_sg::SgPort {
+                port_key: key,
+                port_security_enabled: false,
+                security_groups: Vec::new(),
+            }),
+    );
     out.configs.tunnel = overlay.config;
     out.configs.dhcp = crate::services::dhcp(snap, &locals, warn);
     out.configs.l3 = crate::services::l3(snap, warn);
+    for r in &mut out.configs.l3.routers {
+        r.external = nat.routers.contains(&r.router_key);
+    }
+    out.configs.nat = nat.config;
     out.configs.firewall = crate::firewall::firewall(snap, warn);
     out
 }

@@ -11,6 +11,7 @@ pub mod cache;
 pub mod compile;
 mod firewall;
 pub mod follow;
+mod nat;
 mod overlay;
 pub mod publish;
 mod security;

@@ -73,6 +73,9 @@ impl Publisher {
         if old.as_ref().is_none_or(|o| o.tunnel != cfg.tunnel) {
             self.configure_type("tunnel", &cfg.tunnel, &mut errors);
         }
+        if old.as_ref().is_none_or(|o| o.nat != cfg.nat) {
+            self.configure_type("nat", &cfg.nat, &mut errors);
+        }
         self.live = Some(cfg.clone());
         errors
     }

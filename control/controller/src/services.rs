@@ -230,6 +230,7 @@ pub(crate) fn l3(snap: &Snapshot, warn: &mut Vec<String>) -> L3Config {
         }
         cfg.routers.push(L3Router {
             router_key,
+            external: false,
             ports,
             routes: r
                 .routes

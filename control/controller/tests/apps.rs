@@ -392,14 +392,15 @@ fn all_configs_publish_into_the_seed_graph() {
     let errors = p.publish(&cfg);
     assert!(errors.is_empty(), "{errors:#?}");
     // input, l2, portsec, sg, l3-proactive, firewall, provider, and the
-    // output, dhcp and tunnel vertices the catalog's default edges add to
-    // the seed's layout.
+    // output, dhcp, tunnel and nat vertices the catalog's default edges add
+    // to the seed's layout.
     assert_eq!(p.graph().vertices_of_type("dhcp").count(), 1);
     assert_eq!(p.graph().vertices_of_type("tunnel").count(), 1);
-    assert_eq!(p.publishes(), 10);
+    assert_eq!(p.graph().vertices_of_type("nat").count(), 1);
+    assert_eq!(p.publishes(), 11);
     // Nothing changed: nothing is published again.
     assert!(p.publish(&cfg).is_empty());
-    assert_eq!(p.publishes(), 10);
+    assert_eq!(p.publishes(), 11);
 }
 
 #[test]

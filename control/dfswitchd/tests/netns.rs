@@ -952,3 +952,133 @@ print(ping(200, 12))
         "{input}"
     );
 }
+
+/// Floating IPs (Dragonflow's distributed DNAT): VM a (203.0.113.10 on a
+/// tenant network behind router r1) has floating IP 198.18.0.100 on the
+/// flat external network `ext` (physnet1, its uplink a switch port). A host
+/// on the physical network (namespace `h`, 198.18.0.50) pings the floating
+/// IP and fetches a page from VM a through it; VM a pings the host, leaving
+/// as 198.18.0.100 (the switch resolves the host's MAC by ARP itself).
+#[test]
+fn floating_ip_reaches_a_vm_from_the_external_network_and_back() {
+    if !can_run() {
+        return;
+    }
+    let mut env = Env::new("x");
+    let tag = env.tag.clone();
+    let ma = env.vm("a", "203.0.113.10/24", Some("203.0.113.1"));
+    env.vm("h", "198.18.0.50/24", Some("198.18.0.1"));
+    let seed = concat!(env!("CARGO_MANIFEST_DIR"), "/../../etc/layouts/seed.yaml");
+    let cfg = format!(
+        "{}{}[[port]]\nname = \"uplink\"\ndevice = \"net_af_packet1,iface={tag}hh,qdisc_bypass=1\"\nphysical_network = \"physnet1\"\n",
+        base_config(&env.dir, &tag, &format!("layout = \"{seed}\"")),
+        port(&tag, "a", 0),
+    );
+    let sock = env.start_daemon(&cfg);
+    common::network(
+        &sock,
+        "n1",
+        serde_json::json!({}),
+        "203.0.113.0/24",
+        Some("203.0.113.1"),
+    );
+    common::network(
+        &sock,
+        "ext",
+        serde_json::json!({"network_type": "flat", "physical_network": "physnet1", "is_external": true}),
+        "198.18.0.0/24",
+        Some("198.18.0.1"),
+    );
+    common::allow_all_group(&sock);
+    put(
+        &sock,
+        "lport",
+        serde_json::json!({"id": "vma", "topic": "e2e", "version": 1, "lswitch": "n1", "macs": [ma],
+            "ips": ["203.0.113.10"], "security_groups": ["all"]}),
+    );
+    let rkey = put(
+        &sock,
+        "lport",
+        serde_json::json!({"id": "rp1", "topic": "e2e", "version": 1, "lswitch": "n1", "macs": ["fa:16:3e:00:01:01"],
+            "ips": ["203.0.113.1"], "device_owner": "network:router_interface", "port_security_enabled": false}),
+    );
+    put(
+        &sock,
+        "lrouter",
+        serde_json::json!({"id": "r1", "topic": "e2e", "version": 1, "routes": [], "ports": [
+            {"id": "rp1", "topic": "e2e", "mac": "fa:16:3e:00:01:01", "lswitch": "n1", "network": "203.0.113.1/24", "unique_key": rkey}]}),
+    );
+    put(
+        &sock,
+        "lport",
+        serde_json::json!({"id": "fip1-port", "topic": "e2e", "version": 1, "lswitch": "ext", "macs": ["fa:16:3e:00:0f:01"],
+            "ips": ["198.18.0.100"], "device_owner": "network:floatingip", "port_security_enabled": false}),
+    );
+    put(
+        &sock,
+        "floatingip",
+        serde_json::json!({"id": "fip1", "topic": "e2e", "version": 1, "floating_ip_address": "198.18.0.100",
+            "fixed_ip_address": "203.0.113.10", "lport": "vma", "floating_lport": "fip1-port", "lrouter": "r1"}),
+    );
+    wait_for_objects(&sock, 9);
+    let st = mgmt(&sock, Request::Status);
+    assert_eq!(st["controller"]["warnings"], serde_json::json!([]), "{st}");
+    let fail = |what: &str, text: &str| -> ! {
+        let c = mgmt(&sock, Request::Counters);
+        let t = mgmt(&sock, Request::Tables { vertex: None });
+        panic!("{what}:\n{text}\ncounters: {c}\ntables: {t}");
+    };
+    // The host reaches the VM by its floating IP (the first reply may be
+    // lost while the switch resolves the host's MAC).
+    let p = out(&format!(
+        "ip netns exec {tag}h ping -c 4 -i 0.3 -W 2 198.18.0.100; echo rc=$?"
+    ));
+    if !p.ends_with("rc=0") {
+        fail("ping the floating IP from the external host", &p);
+    }
+    // The VM reaches the host, leaving as its floating IP.
+    let p = out(&format!(
+        "ip netns exec {tag}a ping -c 3 -i 0.2 -W 2 198.18.0.50; echo rc=$?"
+    ));
+    if !p.ends_with("rc=0") || !p.contains("3 received") {
+        fail("ping the external host from the VM", &p);
+    }
+    // TCP through the floating IP: the host fetches a page from VM a, and
+    // the VM's web server sees the host's own address.
+    std::fs::write(env.dir.join("fip.txt"), "through the floating IP\n").unwrap();
+    let mut srv = std::process::Command::new("ip")
+        .args([
+            "netns",
+            "exec",
+            &format!("{tag}a"),
+            "python3",
+            "-m",
+            "http.server",
+            "8080",
+            "--bind",
+            "203.0.113.10",
+        ])
+        .current_dir(&env.dir)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    common::wait_listening(&tag, "a", 8080);
+    let page = out(&format!(
+        "ip netns exec {tag}h curl -s -m 5 http://198.18.0.100:8080/fip.txt; echo rc=$?"
+    ));
+    let _ = srv.kill();
+    let log = srv
+        .wait_with_output()
+        .map(|o| String::from_utf8_lossy(&o.stderr).into_owned())
+        .unwrap_or_default();
+    if !(page.starts_with("through the floating IP") && page.ends_with("rc=0")) {
+        fail("curl the VM through its floating IP", &page);
+    }
+    assert!(
+        log.contains("198.18.0.50"),
+        "the server saw the external host's address: {log}"
+    );
+    let nat = common::vertex_counters(&sock, "nat");
+    assert!(nat["packets"].as_u64().unwrap() >= 10, "{nat}");
+}

@@ -855,3 +855,27 @@ fn a_new_config_keeps_working() {
         "the bucket followed the router"
     );
 }
+
+/// A router with an external network hands what it cannot route
+/// east-west to `out.external`, unchanged, instead of answering with an
+/// ICMP network unreachable; routed traffic is not affected.
+#[test]
+fn unrouted_ipv4_of_an_external_router_goes_to_nat() {
+    let mut cfg = base();
+    cfg["routers"][0]["external"] = serde_json::json!(true);
+    let mut h = StageHarness::<L3App>::new("").unwrap();
+    h.configure_json(&cfg.to_string()).unwrap();
+    let l4 = udp(b"12345678");
+    let pkt = from5("8.8.8.8", 64, IpProtocol::Udp, &l4);
+    let out = run(&mut h, std::slice::from_ref(&pkt));
+    let ext = out.by_exit("external");
+    assert_eq!(ext.len(), 1, "{:?}", out.drops);
+    assert_eq!(ext[0].data(), &pkt[..], "unchanged: nat decrements the TTL");
+    assert!(out.by_exit("local-reply").is_empty());
+    assert_eq!(
+        notes(&out, trace::TO_EXTERNAL),
+        vec![u64::from(u32::from(v4("8.8.8.8")))]
+    );
+    let out = run(&mut h, &[from5("10.0.2.6", 64, IpProtocol::Udp, &l4)]);
+    assert_eq!(out.by_exit("post-route").len(), 1, "east-west still routed");
+}

@@ -409,6 +409,7 @@ fn routes(t: &L3Tables, at: &str, r: &L3Router, ifaces: Vec<Iface>) -> Result<Ro
         local_v6: local_v6.into_boxed_slice(),
         lpm_v4: Lpm::build(&v4),
         lpm_v6: Lpm::build(&v6),
+        external: r.external,
     })
 }
 

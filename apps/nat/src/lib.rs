@@ -1,0 +1,193 @@
+//! App `nat`: distributed floating IPs (Dragonflow's dnat app, tables 76
+//! and 77), on the chassis that hosts the VM port.
+//!
+//! A VM port (fixed IP F in tenant network T) has a floating IP P on an
+//! external (flat or VLAN provider) network E; P has its own port on E, the
+//! *floating port* (key Kf, MAC Mf), bound on this chassis.
+//!
+//! * `in.egress` gets IPv4 from the VM that the router has no east-west
+//!   route for. Its source F becomes P, its source MAC Mf, its destination
+//!   MAC the next hop's (the destination itself when inside E's CIDR, else
+//!   E's gateway), and it leaves by `out.external` into E as if from the
+//!   floating port (l2 forwards it out of the uplink).
+//! * `in.ingress` gets what l2 delivers to a floating port: IPv4 to P is
+//!   translated back to F, addressed from the router interface to the VM,
+//!   and leaves by `out.internal` for the VM's port (through l2, so that the
+//!   VM's security groups apply, as Dragonflow resubmits to table 55); ARP
+//!   messages teach the neighbour cache and are consumed.
+//!
+//! Unlike Dragonflow, which leaves the destination MAC as a placeholder for
+//! the provider app to fill with `br-ex`'s MAC, the switch is its own
+//! uplink here, so `nat` resolves next hops itself: a [`NeighbourCache`]
+//! shared by every worker's stage of one vertex (ARP replies arrive on
+//! whichever worker polls the uplink), filled from ARP, never expired in
+//! this version. ICMP errors through a floating IP are dropped (not
+//! translated) and TTL expiry generates no time-exceeded yet.
+#![forbid(unsafe_code)]
+
+mod config;
+mod counters;
+mod neigh;
+mod stage;
+mod tables;
+mod trace;
+
+use std::sync::Arc;
+
+use df_dp::contract::{AppContract, EntrySpec, ExitSpec};
+use df_dp::reg::{DESTINATION_PORT_KEY, NETWORK_KEY, SOURCE_PORT_KEY};
+use df_dp::{App, RcuCell, VertexCtx};
+use serde_json::json;
+
+pub use config::{ExternalNetwork, FloatingIp, NatConfig};
+pub use neigh::{NeighbourCache, NEIGHBOUR_SLOTS};
+pub use stage::NatStage;
+pub use tables::NatTables;
+
+/// The contract of `nat`.
+pub static CONTRACT: AppContract = AppContract {
+    type_name: "nat",
+    summary: "distributed floating IPs: SNAT fixed -> floating IP towards the external network, DNAT back, with ARP resolution of next hops",
+    entries: &[
+        EntrySpec {
+            name: "egress",
+            reads: &[SOURCE_PORT_KEY, NETWORK_KEY],
+            exits: &["external"],
+            from_ports: false,
+            doc: "routed IPv4 from a VM port with no east-west route: translated to its floating IP and sent into the external network",
+        },
+        EntrySpec {
+            name: "ingress",
+            reads: &[DESTINATION_PORT_KEY],
+            exits: &["internal"],
+            from_ports: false,
+            doc: "frames delivered to a floating IP's port: IPv4 to the floating IP translated to the fixed IP; ARP learned and consumed",
+        },
+    ],
+    exits: &[
+        ExitSpec {
+            name: "external",
+            writes: &[NETWORK_KEY, SOURCE_PORT_KEY],
+            progress: true,
+            doc: "translated packets (TTL decremented) and ARP requests, in the external network, from the floating IP's port",
+        },
+        ExitSpec {
+            name: "internal",
+            writes: &[NETWORK_KEY, SOURCE_PORT_KEY, DESTINATION_PORT_KEY],
+            progress: true,
+            doc: "packets translated back (TTL decremented), in the VM's network, to the VM's port, from the floating IP's port",
+        },
+    ],
+    drops: counters::DROPS,
+    tables: &["floating-ips", "external-networks", "neighbours"],
+};
+
+/// The `nat` app: one per vertex; holds the neighbour cache its stages
+/// share.
+#[derive(Debug)]
+pub struct NatApp {
+    regs: stage::Regs,
+    neighbours: Arc<NeighbourCache>,
+}
+
+impl NatApp {
+    /// The neighbour cache shared by this vertex's stages.
+    pub fn neighbours(&self) -> &Arc<NeighbourCache> {
+        &self.neighbours
+    }
+}
+
+impl App for NatApp {
+    type Config = NatConfig;
+    type Tables = NatTables;
+    type Stage = NatStage;
+
+    fn contract() -> &'static AppContract {
+        &CONTRACT
+    }
+
+    fn new(ctx: &VertexCtx<'_>) -> Result<Self, String> {
+        if !ctx.params.is_null() {
+            return Err("nat takes no params".into());
+        }
+        Ok(NatApp {
+            regs: stage::Regs {
+                src: ctx.regs.require(SOURCE_PORT_KEY)?,
+                net: ctx.regs.require(NETWORK_KEY)?,
+                dst: ctx.regs.require(DESTINATION_PORT_KEY)?,
+            },
+            neighbours: Arc::new(NeighbourCache::default()),
+        })
+    }
+
+    fn empty_tables(&self) -> NatTables {
+        NatTables::default()
+    }
+
+    fn build_tables(&self, config: &NatConfig) -> Result<NatTables, String> {
+        NatTables::build(config, df_dp::sys::tsc_hz)
+    }
+
+    fn new_stage(self: &Arc<Self>, tables: Arc<RcuCell<NatTables>>) -> NatStage {
+        NatStage::new(self.regs, tables, self.neighbours.clone())
+    }
+
+    fn describe(&self, tables: &NatTables) -> serde_json::Value {
+        let mut d = tables.describe();
+        let neighbours: Vec<_> = self
+            .neighbours
+            .entries()
+            .into_iter()
+            .map(|(net, ip, mac)| {
+                json!({"network_key": net, "ip": ip.to_string(), "mac": mac.to_string()})
+            })
+            .collect();
+        d["neighbours"] = json!(neighbours);
+        d
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use df_dp::{RcuDomain, RegSlot};
+
+    #[test]
+    fn contract_is_consistent() {
+        CONTRACT.validate().unwrap();
+        assert_eq!(CONTRACT.entry("egress").map(|e| e.0), Some(0));
+        assert_eq!(CONTRACT.entry("ingress").map(|e| e.0), Some(1));
+        assert_eq!(CONTRACT.exit("external").map(|e| e.0), Some(0));
+        assert_eq!(CONTRACT.exit("internal").map(|e| e.0), Some(1));
+        assert_eq!(
+            CONTRACT.registers(),
+            vec![SOURCE_PORT_KEY, NETWORK_KEY, DESTINATION_PORT_KEY]
+        );
+    }
+
+    #[test]
+    fn stages_of_one_app_share_the_neighbour_cache() {
+        let app = Arc::new(NatApp {
+            regs: stage::Regs {
+                src: RegSlot::new(0).unwrap(),
+                net: RegSlot::new(1).unwrap(),
+                dst: RegSlot::new(2).unwrap(),
+            },
+            neighbours: Arc::new(NeighbourCache::default()),
+        });
+        let rcu = RcuDomain::new();
+        let tables = Arc::new(RcuCell::new(&rcu, app.empty_tables()));
+        let (a, b) = (app.new_stage(tables.clone()), app.new_stage(tables));
+        assert!(Arc::ptr_eq(a.neighbours(), b.neighbours()));
+        assert!(Arc::ptr_eq(a.neighbours(), app.neighbours()));
+        let ip = "198.18.0.1".parse().unwrap();
+        let mac = df_wire::EthernetAddress([2, 0, 0, 0, 0, 9]);
+        assert!(a.neighbours().learn(7, ip, mac));
+        assert_eq!(b.neighbours().lookup(7, ip), Some(mac));
+        let d = app.describe(&app.empty_tables());
+        assert_eq!(
+            d["neighbours"],
+            json!([{"network_key": 7, "ip": "198.18.0.1", "mac": "02:00:00:00:00:09"}])
+        );
+    }
+}
