@@ -6,7 +6,8 @@
 //! `df_dhcp_block_time_in_sec`).
 //!
 //! Everything is plain data: addresses as text, validated and resolved into
-//! per-port answers by [`crate::tables`].
+//! per-port answers by [`crate::tables`]. IPv6 (Router Advertisements and
+//! DHCPv6) has its own per-network list, in [`ipv6`].
 
 use std::fmt;
 use std::net::Ipv4Addr;
@@ -14,6 +15,9 @@ use std::str::FromStr;
 
 use df_wire::EthernetAddress;
 use serde::{Deserialize, Deserializer};
+
+mod ipv6;
+pub use ipv6::{Dhcp6Network, Dhcp6Port, Dhcp6Subnet, Ipv6Cidr, Ipv6Mode, Router6};
 
 /// Dragonflow's default lease (`dhcp_lease_duration`), one day.
 pub const DEFAULT_LEASE_SECS: u32 = 86_400;
@@ -39,6 +43,9 @@ pub struct DhcpConfig {
     pub rate_limit: RateLimit,
     /// The networks with DHCP clients on this chassis.
     pub networks: Vec<DhcpNetwork>,
+    /// The same networks' IPv6 services (RAs, DHCPv6); absent in a
+    /// DHCPv4-only config.
+    pub ipv6_networks: Vec<Dhcp6Network>,
 }
 
 impl Default for DhcpConfig {
@@ -51,6 +58,7 @@ impl Default for DhcpConfig {
             metadata_route: MetadataRoute::Off,
             rate_limit: RateLimit::default(),
             networks: Vec::new(),
+            ipv6_networks: Vec::new(),
         }
     }
 }
@@ -279,9 +287,11 @@ fn yes() -> bool {
 
 fn mac<'de, D: Deserializer<'de>>(d: D) -> Result<EthernetAddress, D::Error> {
     let s = String::deserialize(d)?;
+    parse_mac(&s).map_err(serde::de::Error::custom)
+}
+
+fn parse_mac(s: &str) -> Result<EthernetAddress, String> {
     s.parse().map_err(|_| {
-        serde::de::Error::custom(format!(
-            "`{s}` is not a MAC address (expected six hex bytes, e.g. fa:16:3e:00:00:01)"
-        ))
+        format!("`{s}` is not a MAC address (expected six hex bytes, e.g. fa:16:3e:00:00:01)")
     })
 }

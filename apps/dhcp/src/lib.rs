@@ -12,10 +12,19 @@
 //! set to the requesting port. Everything else leaves by `out.pass`
 //! untouched. A per-port token bucket (Dragonflow's 3 requests/s, 100 s
 //! block) guards against DHCP floods.
+//!
+//! IPv6 host configuration too (Neutron's `ipv6_ra_mode` and
+//! `ipv6_address_mode`): a Router Solicitation from a client port of a
+//! network whose router advertises some subnet gets a Router Advertisement
+//! (M and O flags, MTU, prefixes for SLAAC), and DHCPv6 client messages
+//! (UDP 546 -> 547 to ff02::1:2 or the server's link-local) get the
+//! RFC 8415 answer: the port's fixed addresses in IA_NA (stateful), DNS
+//! servers and domain search list (stateless). Same exits, same buckets.
 #![forbid(unsafe_code)]
 
 mod config;
 mod counters;
+mod dhcpv6;
 mod stage;
 mod tables;
 mod trace;
@@ -27,36 +36,44 @@ use df_dp::reg::{DESTINATION_PORT_KEY, NETWORK_KEY, SOURCE_PORT_KEY};
 use df_dp::{App, RcuCell, VertexCtx};
 
 pub use config::{
-    DhcpClientPort, DhcpConfig, DhcpNetwork, DhcpServerPort, DhcpSubnet, ExtraOption, HostRoute,
-    Ipv4Cidr, MetadataRoute, RateLimit, DEFAULT_LEASE_SECS,
+    Dhcp6Network, Dhcp6Port, Dhcp6Subnet, DhcpClientPort, DhcpConfig, DhcpNetwork, DhcpServerPort,
+    DhcpSubnet, ExtraOption, HostRoute, Ipv4Cidr, Ipv6Cidr, Ipv6Mode, MetadataRoute, RateLimit,
+    Router6, DEFAULT_LEASE_SECS,
 };
 pub use stage::DhcpStage;
-pub use tables::{DhcpTables, MAX_BOOT_FILE_LEN, MAX_PORT_EXTRA_OPTIONS, METADATA_IP};
+pub use tables::{
+    link_local, DhcpTables, MAX_BOOT_FILE_LEN, MAX_DNS6, MAX_PORT_ADDRS6, MAX_PORT_EXTRA_OPTIONS,
+    MAX_RA_PREFIXES, METADATA_IP, PREFIX_PREFERRED_SECS, PREFIX_VALID_SECS, RA_CUR_HOP_LIMIT,
+    ROUTER_LIFETIME_SECS,
+};
 
 /// The contract of `dhcp`.
 pub static CONTRACT: AppContract = AppContract {
     type_name: "dhcp",
-    summary:
-        "distributed DHCPv4 server: answer DISCOVER/REQUEST/INFORM from the ports' fixed addresses",
+    summary: "distributed DHCPv4 and DHCPv6 server and IPv6 router advertisements: answer \
+              DISCOVER/REQUEST/INFORM, SOLICIT/REQUEST/INFORMATION-REQUEST and Router \
+              Solicitations from the ports' fixed addresses and subnets",
     entries: &[EntrySpec {
         name: "default",
         reads: &[SOURCE_PORT_KEY, NETWORK_KEY],
         exits: &["reply", "pass"],
         from_ports: false,
-        doc: "classified packets that may be DHCP client messages",
+        doc: "classified packets that may be DHCP(v6) client messages or Router Solicitations",
     }],
     exits: &[
         ExitSpec {
             name: "reply",
             writes: &[DESTINATION_PORT_KEY],
             progress: false,
-            doc: "the server's answer (OFFER, ACK, NAK) to the requesting port; wire it to output",
+            doc: "the server's answer (OFFER, ACK, NAK; ADVERTISE, REPLY; a Router \
+                  Advertisement) to the requesting port; wire it to output",
         },
         ExitSpec {
             name: "pass",
             writes: &[],
             progress: false,
-            doc: "everything that is not a DHCP client message for a server here, unchanged",
+            doc: "everything that is not a DHCP client message for a server here (nor a Router \
+                  Solicitation a router here answers), unchanged",
         },
     ],
     drops: counters::DROPS,

@@ -11,8 +11,12 @@
 //! reply stays within the client's maximum message size.
 //!
 //! Rate-limit state is per worker: a vector of token buckets indexed by the
-//! tables' dense port index, rebuilt (carrying each port's bucket over by
+//! tables' dense bucket index (the IPv4 ports' dense index, then the ports
+//! only the IPv6 side has), rebuilt (carrying each port's bucket over by
 //! key) only when a new tables generation is seen.
+//!
+//! IPv6 frames that are not DHCPv4 are looked at only after the DHCPv4
+//! check fails: Router Solicitations ([`ipv6`]) and DHCPv6 ([`dhcpv6`]).
 
 use std::net::Ipv4Addr;
 use std::sync::Arc;
@@ -81,8 +85,10 @@ impl PortStates {
     /// port's bucket by key. Allocates, but only when the tables changed.
     #[cold]
     fn resync(&mut self, t: &DhcpTables) {
-        self.buckets = carry_over(&self.keys, &self.buckets, t.ports.len(), |k| t.port(k));
-        self.keys = t.ports.iter().map(|p| p.key).collect();
+        self.buckets = carry_over(&self.keys, &self.buckets, t.bucket_keys.len(), |k| {
+            t.bucket(k)
+        });
+        self.keys.clone_from(&t.bucket_keys);
         self.generation = t.generation;
     }
 
@@ -206,6 +212,9 @@ fn handle(regs: Regs, t: &DhcpTables, states: &mut PortStates, pkt: Packet, io: 
             .is_some_and(|n| *dst == Ipv4Addr::BROADCAST || n.servers.contains(dst))
     });
     if ours.is_none() {
+        if let Some(kind) = ipv6::classify(pkt.data()) {
+            return ipv6::handle(regs, t, states, kind, pkt, io);
+        }
         io.note(&pkt, PASS_NOTE, 0);
         return io.send(PASS, pkt);
     }
@@ -578,5 +587,9 @@ fn option(tag: u8, data: &[u8]) -> DhcpOption<'_> {
     }
 }
 
+mod dhcpv6;
+mod ipv6;
+#[cfg(test)]
+mod ipv6_tests;
 #[cfg(test)]
 mod tests;

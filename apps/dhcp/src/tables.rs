@@ -9,6 +9,10 @@
 //! stage can keep per-port rate-limit state in a plain vector; every build
 //! gets a new [`DhcpTables::generation`] so the stage notices cheaply that
 //! the indices changed.
+//!
+//! The IPv6 side (Router Advertisements, DHCPv6) is in [`ipv6`]; its ports
+//! share the IPv4 ports' rate-limit buckets by key, so the stage keeps one
+//! bucket vector indexed by [`DhcpTables::bucket_keys`].
 
 use std::net::Ipv4Addr;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -23,7 +27,13 @@ use hashbrown::HashMap;
 use crate::config::{
     DhcpClientPort, DhcpConfig, DhcpNetwork, HostRoute, Ipv4Cidr, MetadataRoute, RateLimit,
 };
+use ipv6::Tables6;
 use options::port_options;
+
+pub use ipv6::{
+    link_local, MAX_DNS6, MAX_PORT_ADDRS6, MAX_RA_PREFIXES, PREFIX_PREFERRED_SECS,
+    PREFIX_VALID_SECS, RA_CUR_HOP_LIMIT, ROUTER_LIFETIME_SECS,
+};
 
 /// Extra options a port may carry: the reply's untyped slots minus T1 and T2.
 pub const MAX_PORT_EXTRA_OPTIONS: usize = DHCP_MAX_EXTRA_OPTIONS - 2;
@@ -95,6 +105,11 @@ pub struct DhcpTables {
     /// Port key -> dense index into `ports`.
     pub(crate) port_index: KeyMap<u32>,
     pub(crate) ports: Vec<PortEntry>,
+    /// The IPv6 side.
+    pub(crate) v6: Tables6,
+    /// The port key of each rate-limit bucket: the IPv4 ports' (at their
+    /// dense index), then the ports only the IPv6 side has.
+    pub(crate) bucket_keys: Vec<u32>,
 }
 
 /// A subnet during the build.
@@ -143,12 +158,24 @@ impl DhcpTables {
         for (i, n) in cfg.networks.iter().enumerate() {
             b.network(&mut t, &format!("networks[{i}]"), n)?;
         }
+        b.ipv6(&mut t)?;
         Ok(t)
     }
 
     /// The dense index of client port `key`.
     pub(crate) fn port(&self, key: u32) -> Option<usize> {
         self.port_index.get(key).map(|i| i as usize)
+    }
+
+    /// The rate-limit bucket of port `key` (IPv4 or IPv6 client).
+    pub(crate) fn bucket(&self, key: u32) -> Option<usize> {
+        self.port(key).or_else(|| {
+            self.v6
+                .port_index
+                .get(key)
+                .and_then(|i| self.v6.ports.get(i as usize))
+                .map(|p| p.bucket as usize)
+        })
     }
 
     /// JSON summary.
@@ -186,7 +213,47 @@ impl DhcpTables {
                 })
             })
             .collect();
-        serde_json::json!({"generation": self.generation, "networks": nets, "ports": ports})
+        let nets6: Vec<_> = self
+            .v6
+            .nets
+            .iter()
+            .filter_map(|(k, i)| Some((k, self.v6.net_list.get(i as usize)?)))
+            .map(|(k, n)| {
+                serde_json::json!({
+                    "network_key": k,
+                    "ra": n.ra.map(|r| serde_json::json!({
+                        "src": r.src.to_string(),
+                        "managed": r.managed,
+                        "other": r.other,
+                        "mtu": r.mtu,
+                        "prefixes": r.prefixes.iter().map(|p| format!("{}/{} L{} A{}", p.prefix, p.prefix_len, u8::from(p.on_link), u8::from(p.autonomous))).collect::<Vec<_>>(),
+                    })),
+                    "dhcpv6": n.dhcp,
+                    "server": n.server.map(|s| s.ip.to_string()),
+                    "dns": n.dns.iter().map(|d| d.to_string()).collect::<Vec<_>>(),
+                    "lease": n.lease,
+                })
+            })
+            .collect();
+        let ports6: Vec<_> = self
+            .v6
+            .ports
+            .iter()
+            .map(|p| {
+                serde_json::json!({
+                    "port_key": p.key,
+                    "network_key": p.network_key,
+                    "ia_na": p.addrs.iter().map(|a| a.to_string()).collect::<Vec<_>>(),
+                })
+            })
+            .collect();
+        serde_json::json!({
+            "generation": self.generation,
+            "networks": nets,
+            "ports": ports,
+            "ipv6_networks": nets6,
+            "ipv6_ports": ports6,
+        })
     }
 }
 
@@ -473,6 +540,7 @@ fn check_rate(at: &str, r: &RateLimit) -> Result<(), String> {
     Ok(())
 }
 
+pub(crate) mod ipv6;
 mod options;
 #[cfg(test)]
 mod tests;

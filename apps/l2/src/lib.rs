@@ -78,13 +78,16 @@ pub static CONTRACT: AppContract = AppContract {
             progress: false,
             doc: "an ARP reply or Neighbour Advertisement, back to the requesting port",
         },
-        // Dragonflow's services classification (table 20 -> 30): DHCPv4
-        // client messages go to the DHCP server before any flooding.
+        // Dragonflow's services classification (table 20 -> 30): DHCP
+        // client messages and Router Solicitations go to the dhcp app
+        // before any flooding.
         ExitSpec {
             name: "dhcp",
             writes: &[],
             progress: false,
-            doc: "DHCPv4 client messages (UDP 68 -> 67), for the dhcp app",
+            doc: "DHCPv4 client messages (UDP 68 -> 67), IPv6 Router Solicitations (ICMPv6 133, \
+                  hop limit 255) and DHCPv6 client messages (UDP 546 -> 547), untagged and \
+                  without IPv6 extension headers, for the dhcp app",
         },
     ],
     drops: counters::DROPS,

@@ -25,16 +25,31 @@ const REPLY: ExitId = ExitId(2);
 const DHCP: ExitId = ExitId(3);
 const DEFAULT_ENTRY: EntryId = EntryId(0);
 
-/// An untagged IPv4 UDP datagram from port 68 to port 67 (a DHCPv4 client
-/// message), checked on the bytes without parsing the rest.
+/// A message for the `dhcp` app, checked on the bytes without parsing the
+/// rest: an untagged IPv4 UDP datagram from port 68 to port 67 (DHCPv4
+/// client), checked first; or an untagged IPv6 frame whose fixed header is
+/// followed directly by an ICMPv6 Router Solicitation with hop limit 255,
+/// or by a UDP datagram from port 546 to port 547 (DHCPv6 client).
 #[inline]
 fn is_dhcp_client(d: &[u8]) -> bool {
-    if d.get(12..14) != Some(&[0x08, 0x00][..]) || d.get(23) != Some(&17) {
-        return false;
+    match d.get(12..14) {
+        Some(&[0x08, 0x00]) => {
+            if d.get(23) != Some(&17) {
+                return false;
+            }
+            let ihl = usize::from(d.get(14).map_or(0, |b| b & 0x0f)) * 4;
+            let l4 = 14 + ihl;
+            ihl >= 20 && d.get(l4..l4 + 4) == Some(&[0, 68, 0, 67][..])
+        }
+        Some(&[0x86, 0xdd]) => match (d.get(14).map(|b| b >> 4), d.get(20), d.get(21)) {
+            // Next header 58 (ICMPv6), hop limit 255, type 133.
+            (Some(6), Some(58), Some(255)) => d.get(54) == Some(&133),
+            // Next header 17 (UDP), 546 -> 547.
+            (Some(6), Some(17), _) => d.get(54..58) == Some(&[2, 34, 2, 35][..]),
+            _ => false,
+        },
+        _ => false,
     }
-    let ihl = usize::from(d.get(14).map_or(0, |b| b & 0x0f)) * 4;
-    let l4 = 14 + ihl;
-    ihl >= 20 && d.get(l4..l4 + 4) == Some(&[0, 68, 0, 67][..])
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -312,5 +327,83 @@ mod tests {
             StageHarness::<L2App>::new("{a: 1}").is_err(),
             "l2 takes no params"
         );
+    }
+
+    /// Ethernet (from port 1's MAC to `dst`) / IPv6 / `payload`.
+    fn ipv6_frame(dst: [u8; 6], next_header: u8, hop_limit: u8, payload: &[u8]) -> Vec<u8> {
+        use df_wire::{EtherType, EthernetAddress, EthernetFrame, EthernetRepr, IpProtocol};
+        use df_wire::{Ipv6Packet, Ipv6Repr};
+        let mut f = vec![0u8; 54 + payload.len()];
+        EthernetRepr {
+            src_addr: EthernetAddress([2, 0, 0, 0, 0, 1]),
+            dst_addr: EthernetAddress(dst),
+            ethertype: EtherType::Ipv6,
+        }
+        .emit(&mut EthernetFrame::new_unchecked(&mut f[..]));
+        Ipv6Repr {
+            src_addr: "fe80::1".parse().unwrap(),
+            dst_addr: "ff02::2".parse().unwrap(),
+            next_header: IpProtocol::from(next_header),
+            payload_len: payload.len(),
+            hop_limit,
+            traffic_class: 0,
+            flow_label: 0,
+        }
+        .emit(&mut Ipv6Packet::new_unchecked(&mut f[14..54]));
+        f[54..].copy_from_slice(payload);
+        f
+    }
+
+    /// l2 sends DHCPv4, Router Solicitations (hop limit 255) and DHCPv6
+    /// client messages to `dhcp` from the default entry only; anything
+    /// near them takes the normal path.
+    #[test]
+    fn dhcp_exit_takes_dhcpv4_router_solicitations_and_dhcpv6_clients() {
+        let mut h = StageHarness::<L2App>::new("").unwrap();
+        h.configure_json(CFG).unwrap();
+        let regs = [(NETWORK_KEY, 1), (SOURCE_PORT_KEY, 1)];
+        let rs = [133, 0, 0, 0, 0, 0, 0, 0];
+        let udp = |s: u16, d: u16| {
+            let mut u = vec![0u8; 12];
+            u[..2].copy_from_slice(&s.to_be_bytes());
+            u[2..4].copy_from_slice(&d.to_be_bytes());
+            u[4..6].copy_from_slice(&12u16.to_be_bytes());
+            u
+        };
+        let mut v4 = frame([0xff; 6]);
+        v4[14] = 0x45;
+        v4[23] = 17;
+        v4[34..38].copy_from_slice(&[0, 68, 0, 67]);
+        let mcast = [0x33, 0x33, 0, 0, 0, 2];
+        let dhcp6 = [0x33, 0x33, 0, 1, 0, 2];
+        let to_dhcp = vec![
+            v4.clone(),
+            ipv6_frame(mcast, 58, 255, &rs),
+            ipv6_frame(dhcp6, 17, 1, &udp(546, 547)),
+        ];
+        let not_dhcp = [
+            ipv6_frame(mcast, 58, 64, &rs),              // RS with a bad hop limit
+            ipv6_frame(mcast, 58, 255, &[134, 0, 0, 0]), // an RA
+            ipv6_frame(mcast, 58, 255, &[135, 0, 0, 0]), // an NS (no responder entries)
+            ipv6_frame(dhcp6, 17, 1, &udp(547, 546)),    // a server's reply
+            ipv6_frame(dhcp6, 17, 1, &udp(546, 53)),     // some other UDP
+            ipv6_frame(dhcp6, 0, 1, &udp(546, 547)),     // behind a hop-by-hop header
+            ipv6_frame(mcast, 58, 255, &[])[..54].to_vec(), // no ICMPv6 byte
+        ];
+        let mut pkts: Vec<_> = to_dhcp.iter().map(|f| h.packet(f, 0, &regs)).collect();
+        pkts.extend(not_dhcp.iter().map(|f| h.packet(f, 0, &regs)));
+        let out = h.run("default", pkts);
+        assert_eq!(out.by_exit("dhcp").len(), to_dhcp.len(), "{:?}", out.drops);
+        for (p, f) in out.by_exit("dhcp").iter().zip(&to_dhcp) {
+            assert_eq!(p.data(), &f[..], "unchanged");
+        }
+        // The rest is multicast or broadcast: flooded to ports 2 and 3.
+        assert_eq!(out.by_exit("flood").len(), 2 * not_dhcp.len());
+
+        // The lookup entry (what dhcp passes back) does not classify.
+        let pkts = to_dhcp.iter().map(|f| h.packet(f, 0, &regs)).collect();
+        let out = h.run("lookup", pkts);
+        assert!(out.by_exit("dhcp").is_empty());
+        assert_eq!(out.by_exit("flood").len(), 2 * to_dhcp.len());
     }
 }

@@ -19,5 +19,6 @@ pub(crate) const ND_REPLY: &str = "nd responder: advert for port key";
 pub(crate) const ND_PASS: &str =
     "nd responder: not answered (1 invalid, 2 unknown target, 3 own DAD, 4 no room)";
 
-/// Note: a DHCPv4 client message handed to the DHCP server.
+/// Note: a DHCPv4 or DHCPv6 client message or a Router Solicitation handed
+/// to the dhcp app.
 pub(crate) const DHCP_CLIENT: &str = "dhcp client message";
