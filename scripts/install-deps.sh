@@ -6,7 +6,7 @@
 # packages below are installed if missing: DPDK 22.11 (headers and tools),
 # libclang for the bindings of switch/dpdk-sys, etcd and protoc (the etcd
 # client's build), and the clients the end-to-end tests drive in network
-# namespaces (iproute2, ping, arping, curl, iperf3, ethtool, dhclient, scapy).
+# namespaces (iproute2, ping, arping, rdisc6, curl, iperf3, ethtool, dhclient, scapy).
 set -euo pipefail
 
 log() { printf 'install-deps: %s\n' "$*"; }
@@ -19,6 +19,7 @@ APT_CMDS=(
   "ip:iproute2"
   "ping:iputils-ping"
   "arping:iputils-arping"
+  "rdisc6:ndisc6"
   "curl:curl"
   "iperf3:iperf3"
   "ethtool:ethtool"

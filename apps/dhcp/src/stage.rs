@@ -95,6 +95,16 @@ impl PortStates {
     /// Takes a token for port `idx`; `Err(until)` if the port is over its
     /// limit (it is then blocked until TSC `until`).
     #[inline]
+    /// A port blocked for flooding: `Err(until)`. Takes no token (Router
+    /// Solicitations: a host sends a few at link up, answered cheaply; they
+    /// must not use up the budget of its DHCPv6 exchange that follows).
+    fn check_blocked(&self, idx: usize, now: u64, lim: Limit) -> Result<(), u64> {
+        match self.buckets.get(idx) {
+            Some(b) if lim.per_token != 0 && now < b.blocked_until => Err(b.blocked_until),
+            _ => Ok(()),
+        }
+    }
+
     fn admit(&mut self, idx: usize, now: u64, lim: Limit) -> Result<(), u64> {
         if lim.per_token == 0 {
             return Ok(());

@@ -300,7 +300,11 @@ pub fn compile(snap: &Snapshot, local: &Local) -> Compiled {
                 mac: EthernetAddress(mac.0),
                 // The ARP/ND responder answers for the port's IPs with its
                 // first MAC.
-                ips: if mi == 0 { lp.ips.clone() } else { Vec::new() },
+                ips: if mi == 0 {
+                    answered_ips(lp, mac)
+                } else {
+                    Vec::new()
+                },
                 // Floods reach the ports plugged in here; other chassis get
                 // theirs through the remote flood, and router and DHCP
                 // ports need none (their addresses are answered for).
@@ -453,6 +457,19 @@ fn provider(
     }
     configs.provider = ProviderConfig { uplinks };
     keys
+}
+
+/// The addresses the ARP/ND responder answers for with `lp`'s first MAC:
+/// its IPs, and for an IPv6 router interface also its link-local address
+/// (hosts use it as their default router, learnt from its advertisements).
+fn answered_ips(lp: &LogicalPort, mac: &df_model::Mac) -> Vec<std::net::IpAddr> {
+    let mut ips = lp.ips.clone();
+    if lp.device_owner.as_deref() == Some(df_model::device_owner::ROUTER_INTERFACE)
+        && ips.iter().any(std::net::IpAddr::is_ipv6)
+    {
+        ips.push(df_app_dhcp::link_local(EthernetAddress(mac.0)).into());
+    }
+    ips
 }
 
 /// The (port key, network key) of `lp`, or a warning.

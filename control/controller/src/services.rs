@@ -13,8 +13,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::net::{IpAddr, Ipv4Addr};
 
 use df_app_dhcp::{
-    DhcpClientPort, DhcpConfig, DhcpNetwork, DhcpServerPort, DhcpSubnet, ExtraOption, HostRoute,
-    Ipv4Cidr,
+    Dhcp6Network, Dhcp6Port, Dhcp6Subnet, DhcpClientPort, DhcpConfig, DhcpNetwork, DhcpServerPort,
+    DhcpSubnet, ExtraOption, HostRoute, Ipv4Cidr, Ipv6Cidr, Ipv6Mode, Router6,
 };
 use df_app_l3::{AddressPair, ExtraRoute, L3Config, L3Network, L3Port, L3Router, RouterPort};
 use df_model::{
@@ -84,14 +84,115 @@ pub(crate) fn dhcp(
                 lease_time: None,
             });
         }
-        for l in ports {
+        for l in &ports {
             if let Some(c) = client(l, &net, warn) {
                 net.ports.push(c);
             }
         }
+        if let Some(n6) = ipv6(snap, sw, network_key, &ports) {
+            cfg.ipv6_networks.push(n6);
+        }
         cfg.networks.push(net);
     }
     cfg
+}
+
+/// The network's IPv6 services (Router Advertisements, DHCPv6), when it has
+/// an IPv6 subnet: the router interface that advertises, the DHCP port
+/// that serves, each subnet's modes and DNS servers, and the local ports'
+/// IPv6 addresses.
+fn ipv6(
+    snap: &Snapshot,
+    sw: &LogicalSwitch,
+    network_key: u32,
+    ports: &[&LocalPort<'_>],
+) -> Option<Dhcp6Network> {
+    let mode = |m: Option<df_model::Ipv6Mode>| {
+        m.map(|m| match m {
+            df_model::Ipv6Mode::Slaac => Ipv6Mode::Slaac,
+            df_model::Ipv6Mode::Dhcpv6Stateful => Ipv6Mode::Dhcpv6Stateful,
+            df_model::Ipv6Mode::Dhcpv6Stateless => Ipv6Mode::Dhcpv6Stateless,
+        })
+    };
+    let subnets: Vec<Dhcp6Subnet> = snap
+        .iter::<Subnet>()
+        .filter(|s| s.lswitch == sw.id)
+        .filter_map(|s| {
+            let IpAddr::V6(addr) = s.cidr.addr() else {
+                return None;
+            };
+            Some(Dhcp6Subnet {
+                cidr: Ipv6Cidr {
+                    addr,
+                    prefix_len: s.cidr.prefix_len(),
+                },
+                ra_mode: mode(s.ipv6_ra_mode),
+                address_mode: if s.enable_dhcp {
+                    mode(s.ipv6_address_mode)
+                } else {
+                    None
+                },
+                dns_nameservers: s
+                    .dns_nameservers
+                    .iter()
+                    .filter_map(|ip| match ip {
+                        IpAddr::V6(a) => Some(*a),
+                        IpAddr::V4(_) => None,
+                    })
+                    .collect(),
+            })
+        })
+        .collect();
+    if subnets.is_empty() {
+        return None;
+    }
+    // The advertising router: an interface on this network with an IPv6
+    // address.
+    let router = snap.iter::<LogicalRouter>().find_map(|r| {
+        r.ports
+            .iter()
+            .find(|p| p.lswitch == sw.id && p.network.addr().is_ipv6())
+            .map(|p| {
+                let mac = EthernetAddress(p.mac.0);
+                Router6 {
+                    mac,
+                    link_local: df_app_dhcp::link_local(mac),
+                }
+            })
+    });
+    let server_mac = snap
+        .iter::<LogicalPort>()
+        .find(|lp| lp.lswitch == sw.id && lp.device_owner.as_deref() == Some(device_owner::DHCP))
+        .and_then(LogicalPort::mac)
+        .map(|m| EthernetAddress(m.0));
+    let ports = ports
+        .iter()
+        .filter(|l| {
+            !matches!(
+                l.lport.device_owner.as_deref(),
+                Some(device_owner::DHCP | device_owner::ROUTER_INTERFACE)
+            )
+        })
+        .map(|l| Dhcp6Port {
+            port_key: l.port_key,
+            ips: l
+                .lport
+                .ips
+                .iter()
+                .filter_map(|ip| match ip {
+                    IpAddr::V6(a) => Some(*a),
+                    IpAddr::V4(_) => None,
+                })
+                .collect(),
+        })
+        .collect();
+    Some(Dhcp6Network {
+        network_key,
+        router,
+        server_mac,
+        subnets,
+        ports,
+    })
 }
 
 /// A local port as a DHCP client, or `None` (with a warning when it is a

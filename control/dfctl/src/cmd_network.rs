@@ -260,6 +260,8 @@ async fn create_subnet(g: &Global, db: &dyn Db, a: SubnetCreate) -> Result<()> {
             })
             .collect(),
         lswitch: net.obj.id.clone(),
+        ipv6_ra_mode: a.ipv6_ra_mode,
+        ipv6_address_mode: a.ipv6_address_mode,
     };
     for other in subnets_of(db, &net.obj.id).await? {
         if other.obj.cidr.overlaps(&cidr) {

@@ -1082,3 +1082,229 @@ fn floating_ip_reaches_a_vm_from_the_external_network_and_back() {
     let nat = common::vertex_counters(&sock, "nat");
     assert!(nat["packets"].as_u64().unwrap() >= 10, "{nat}");
 }
+
+/// The EUI-64 interface identifier of `mac` appended to the /64 `prefix`
+/// (what SLAAC makes, and what Neutron records as the port's address).
+fn eui64(prefix: &str, mac: &str) -> String {
+    let m: Vec<u8> = mac
+        .split(':')
+        .map(|h| u8::from_str_radix(h, 16).unwrap())
+        .collect();
+    let p: std::net::Ipv6Addr = prefix.parse().unwrap();
+    let mut b = p.octets();
+    b[8..16].copy_from_slice(&[m[0] ^ 2, m[1], m[2], 0xff, 0xfe, m[3], m[4], m[5]]);
+    std::net::Ipv6Addr::from(b).to_string()
+}
+
+/// IPv6: network n1 (2001:db8:1::/64) is SLAAC, network n2
+/// (2001:db8:2::/64) DHCPv6 stateful, router r1 joins them. rdisc6 in each
+/// VM sees the router's advertisement (prefix, flags, MTU); VM a configures
+/// its SLAAC address and default route from it; dhclient -6 in VM b gets
+/// its fixed address from the switch's DHCPv6 server; VM a pings VM b
+/// across the router over IPv6.
+#[test]
+fn ipv6_router_advertisements_dhcpv6_and_routing() {
+    if !can_run() {
+        return;
+    }
+    for (cmd, pkg) in [("rdisc6", "ndisc6"), ("dhclient", "isc-dhcp-client")] {
+        if !common::sh(&format!("command -v {cmd}"))
+            && common::skip(&format!("{cmd} is not installed (apt-get install {pkg})"))
+        {
+            return;
+        }
+    }
+    let mut env = Env::new("6");
+    let tag = env.tag.clone();
+    // IPv6-only VMs (a placeholder IPv4 address keeps the helper happy).
+    let ma = env.vm("a", "169.254.77.1/32", None);
+    let mb = env.vm("b", "169.254.77.2/32", None);
+    let seed = concat!(env!("CARGO_MANIFEST_DIR"), "/../../etc/layouts/seed.yaml");
+    let cfg = format!(
+        "{}{}{}",
+        base_config(&env.dir, &tag, &format!("layout = \"{seed}\"")),
+        port(&tag, "a", 0),
+        port(&tag, "b", 1)
+    );
+    let sock = env.start_daemon(&cfg);
+    let a6 = eui64("2001:db8:1::", &ma);
+    let b6 = "2001:db8:2::10";
+    for (n, cidr, gw, mode) in [
+        ("n1", "2001:db8:1::/64", "2001:db8:1::1", "slaac"),
+        ("n2", "2001:db8:2::/64", "2001:db8:2::1", "dhcpv6-stateful"),
+    ] {
+        put(
+            &sock,
+            "lswitch",
+            serde_json::json!({"id": n, "topic": "e2e", "version": 1, "mtu": 1450}),
+        );
+        put(
+            &sock,
+            "lsubnet",
+            serde_json::json!({"id": format!("{n}-sub"), "topic": "e2e", "version": 1, "lswitch": n,
+                "cidr": cidr, "gateway_ip": gw, "enable_dhcp": true, "dns_nameservers": ["2001:db8::53"],
+                "ipv6_ra_mode": mode, "ipv6_address_mode": mode}),
+        );
+    }
+    put(
+        &sock,
+        "lport",
+        serde_json::json!({"id": "dhcp-n2", "topic": "e2e", "version": 1, "lswitch": "n2",
+            "macs": ["fa:16:3e:00:00:02"], "ips": ["2001:db8:2::2"], "device_owner": "network:dhcp",
+            "port_security_enabled": false}),
+    );
+    put(
+        &sock,
+        "secgroup",
+        serde_json::json!({"id": "all6", "topic": "e2e", "version": 1, "rules": [
+            {"id": "e6", "direction": "egress", "ethertype": "IPv6", "security_group_id": "all6", "topic": "e2e"},
+            {"id": "i6", "direction": "ingress", "ethertype": "IPv6", "security_group_id": "all6", "topic": "e2e"}]}),
+    );
+    for (id, net, mac, ip) in [("vma", "n1", &ma, a6.as_str()), ("vmb", "n2", &mb, b6)] {
+        put(
+            &sock,
+            "lport",
+            serde_json::json!({"id": id, "topic": "e2e", "version": 1, "lswitch": net, "macs": [mac],
+                "ips": [ip], "security_groups": ["all6"]}),
+        );
+    }
+    let mut rports = Vec::new();
+    for (id, net, mac, ip, prefix) in [
+        (
+            "rp1",
+            "n1",
+            "fa:16:3e:00:01:01",
+            "2001:db8:1::1",
+            "2001:db8:1::1/64",
+        ),
+        (
+            "rp2",
+            "n2",
+            "fa:16:3e:00:02:01",
+            "2001:db8:2::1",
+            "2001:db8:2::1/64",
+        ),
+    ] {
+        let key = put(
+            &sock,
+            "lport",
+            serde_json::json!({"id": id, "topic": "e2e", "version": 1, "lswitch": net, "macs": [mac], "ips": [ip],
+                "device_owner": "network:router_interface", "port_security_enabled": false}),
+        );
+        rports.push(serde_json::json!({"id": id, "topic": "e2e", "mac": mac, "lswitch": net, "network": prefix, "unique_key": key}));
+    }
+    put(
+        &sock,
+        "lrouter",
+        serde_json::json!({"id": "r1", "topic": "e2e", "version": 1, "ports": rports, "routes": []}),
+    );
+    wait_for_objects(&sock, 11);
+    let st = mgmt(&sock, Request::Status);
+    assert_eq!(st["controller"]["warnings"], serde_json::json!([]), "{st}");
+    let fail = |what: &str, text: &str| -> ! {
+        let c = mgmt(&sock, Request::Counters);
+        let t = mgmt(
+            &sock,
+            Request::Tables {
+                vertex: Some("dhcp".into()),
+            },
+        );
+        panic!("{what}:\n{text}\ncounters: {c}\ntables: {t}");
+    };
+
+    // The VMs' link-local addresses finish duplicate address detection
+    // before anything can be sent from them.
+    for vm in ["a", "b"] {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        loop {
+            let a = out(&format!(
+                "ip netns exec {tag}{vm} ip -6 addr show dev {tag}{vm}v scope link"
+            ));
+            if a.contains("fe80::") && !a.contains("tentative") {
+                break;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "no link-local address in VM {vm}: {a}"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(200));
+        }
+    }
+    // Router advertisements, as rdisc6 sees them.
+    let ra = out(&format!(
+        "ip netns exec {tag}a rdisc6 -1 -w 2000 {tag}av 2>&1; echo rc=$?"
+    ));
+    for want in [
+        "Stateful address conf.    :           No",
+        "MTU                      :         1450 bytes",
+        " Prefix                   : 2001:db8:1::/64",
+        "from fe80::f816:3eff:fe00:101",
+    ] {
+        if !ra.contains(want) {
+            fail(&format!("VM a's RA lacks `{want}`"), &ra);
+        }
+    }
+    let ra = out(&format!(
+        "ip netns exec {tag}b rdisc6 -1 -w 2000 {tag}bv 2>&1; echo rc=$?"
+    ));
+    if !ra.contains("Stateful address conf.    :          Yes") {
+        fail("VM b's RA has the M flag", &ra);
+    }
+    // SLAAC: the kernel configures the advertised prefix and default route.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(15);
+    loop {
+        let addrs = out(&format!("ip netns exec {tag}a ip -6 addr show dev {tag}av"));
+        let routes = out(&format!("ip netns exec {tag}a ip -6 route show default"));
+        // Usable once duplicate address detection is over (until then the
+        // kernel would send from the link-local address).
+        let ready = addrs
+            .lines()
+            .any(|l| l.contains(&a6) && !l.contains("tentative"));
+        if ready && routes.contains("via fe80::f816:3eff:fe00:101") {
+            break;
+        }
+        if std::time::Instant::now() > deadline {
+            fail(
+                "VM a never configured its SLAAC address and default route",
+                &format!("{addrs}\n{routes}"),
+            );
+        }
+        std::thread::sleep(std::time::Duration::from_millis(300));
+    }
+    // DHCPv6 stateful: dhclient -6 gets the port's fixed address.
+    let d = env.dir.display().to_string();
+    let res = out(&format!(
+        "ip netns exec {tag}b timeout 20 dhclient -6 -1 -v -pf {d}/dhc6.pid -lf {d}/dhc6.leases -sf /bin/true {tag}bv 2>&1; echo rc=$?"
+    ));
+    common::sh(&format!("kill $(cat {d}/dhc6.pid) 2>/dev/null"));
+    let lease = std::fs::read_to_string(env.dir.join("dhc6.leases")).unwrap_or_default();
+    if !res.ends_with("rc=0") || !lease.contains(&format!("iaaddr {b6}")) {
+        fail(
+            "dhclient -6 got no lease with the fixed address",
+            &format!("{res}\n{lease}"),
+        );
+    }
+    assert!(
+        lease.contains("option dhcp6.name-servers 2001:db8::53;"),
+        "{lease}"
+    );
+    // dhclient ran with a no-op script: put the leased address on as the
+    // Debian script would, and route by the advertisement.
+    assert!(common::sh(&format!(
+        "ip netns exec {tag}b ip -6 addr add {b6}/64 dev {tag}bv nodad"
+    )));
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(15);
+    while !out(&format!("ip netns exec {tag}b ip -6 route show default")).contains("via fe80::") {
+        if std::time::Instant::now() > deadline {
+            fail("VM b never got a default route from the RA", "");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(300));
+    }
+    // Routing between the subnets.
+    let p = out(&format!(
+        "ip netns exec {tag}a ping -6 -c 3 -i 0.2 -W 2 {b6}; echo rc=$?"
+    ));
+    if !p.ends_with("rc=0") {
+        fail("ping -6 across the router", &p);
+    }
+}

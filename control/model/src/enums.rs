@@ -70,6 +70,18 @@ impl NetworkType {
 }
 
 string_enum! {
+    /// `lsubnet.ipv6_ra_mode` and `ipv6_address_mode` (Neutron's values).
+    Ipv6Mode {
+        /// Stateless address autoconfiguration from the advertised prefix.
+        Slaac = "slaac",
+        /// Addresses (and other configuration) from DHCPv6.
+        Dhcpv6Stateful = "dhcpv6-stateful",
+        /// SLAAC addresses, other configuration (DNS) from DHCPv6.
+        Dhcpv6Stateless = "dhcpv6-stateless",
+    }
+}
+
+string_enum! {
     /// `chassis.tunnel_types`.
     TunnelType {
         /// VXLAN.

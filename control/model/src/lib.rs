@@ -73,8 +73,9 @@ mod types;
 pub use bgp::{BgpPeer, BgpSpeaker};
 pub use chassis::Chassis;
 pub use enums::{
-    device_owner, AdminState, BindingType, Direction, EtherType, IpVersion, MigrationStatus,
-    NetworkType, Protocol, SegmentationType, SwitchPortType, TunnelType, VNIC_TYPES,
+    device_owner, AdminState, BindingType, Direction, EtherType, IpVersion, Ipv6Mode,
+    MigrationStatus, NetworkType, Protocol, SegmentationType, SwitchPortType, TunnelType,
+    VNIC_TYPES,
 };
 pub use error::ModelError;
 pub use firewall::{FirewallAction, FirewallGroup, FirewallPolicy, FirewallRule};

@@ -15,7 +15,7 @@ use std::net::IpAddr;
 use serde::{Deserialize, Serialize};
 
 use crate::check::{self, Check};
-use crate::enums::{BindingType, NetworkType, VNIC_TYPES};
+use crate::enums::{BindingType, Ipv6Mode, NetworkType, VNIC_TYPES};
 use crate::error::{Ctx, ModelError};
 use crate::keys::table;
 use crate::model::{Model, Ref, Refs};
@@ -199,6 +199,13 @@ pub struct Subnet {
     pub host_routes: Vec<HostRoute>,
     /// Reference to the `lswitch`.
     pub lswitch: String,
+    /// IPv6: what the router's advertisements tell hosts (Neutron's
+    /// `ipv6_ra_mode`); unset: no advertisements for this prefix.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ipv6_ra_mode: Option<Ipv6Mode>,
+    /// IPv6: how hosts get addresses (Neutron's `ipv6_address_mode`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ipv6_address_mode: Option<Ipv6Mode>,
 }
 
 impl Model for Subnet {
@@ -233,6 +240,22 @@ impl Model for Subnet {
                     return Err(cx.field(field, format!("{ip} is not inside cidr {}", self.cidr)));
                 }
                 check::host_address(&cx, field, ip)?;
+            }
+        }
+        if self.cidr.addr().is_ipv4()
+            && (self.ipv6_ra_mode.is_some() || self.ipv6_address_mode.is_some())
+        {
+            return Err(cx.field(
+                "ipv6_ra_mode",
+                "an IPv4 subnet has no IPv6 modes (remove ipv6_ra_mode and ipv6_address_mode)",
+            ));
+        }
+        if let (Some(ra), Some(addr)) = (self.ipv6_ra_mode, self.ipv6_address_mode) {
+            if ra != addr {
+                return Err(cx.field(
+                    "ipv6_address_mode",
+                    format!("{addr} differs from ipv6_ra_mode {ra}; when both are set they must be equal (as in Neutron)"),
+                ));
             }
         }
         for (i, dns) in self.dns_nameservers.iter().enumerate() {

@@ -165,6 +165,8 @@ fn lsubnet() -> impl Strategy<Value = Subnet> {
                     })
                     .collect(),
                 lswitch: sw,
+                ipv6_ra_mode: None,
+                ipv6_address_mode: None,
             },
         )
 }

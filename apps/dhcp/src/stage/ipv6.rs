@@ -107,7 +107,7 @@ fn solicit(
     let Some(port) = t.v6.port(pkt.reg(regs.src), net) else {
         return io.drop(pkt, NO_PORT);
     };
-    if let Err(until) = states.admit(port.bucket as usize, io.now(), port.limit) {
+    if let Err(until) = states.check_blocked(port.bucket as usize, io.now(), port.limit) {
         io.note(&pkt, BLOCKED_UNTIL, until);
         return io.drop(pkt, RATE_LIMITED);
     }

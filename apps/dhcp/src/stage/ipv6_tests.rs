@@ -390,8 +390,11 @@ fn bad_or_unknown_solicitations_are_counted_drops() {
     assert_eq!(out.dropped("no-port"), 1, "a port of another network");
 }
 
+/// Router Solicitations take no token from the port's DHCP budget (a host
+/// sends a few at link up, before its DHCPv6 exchange), but a port blocked
+/// for flooding DHCP gets no advertisements either.
 #[test]
-fn solicitations_and_dhcpv6_share_the_ports_dhcp_rate_limit() {
+fn solicitations_do_not_spend_the_dhcp_budget_but_respect_a_block() {
     let mut h = harness_with(true);
     h.set_now(10_000);
     let sol = request(
@@ -400,13 +403,21 @@ fn solicitations_and_dhcpv6_share_the_ports_dhcp_rate_limit() {
     );
     let frames = [
         rs(client_ll(), 255, true),
+        rs(client_ll(), 255, true),
+        rs(client_ll(), 255, true),
+        sol.clone(),
+        sol.clone(),
         sol.clone(),
         sol,
         rs(client_ll(), 255, true),
     ];
     let out = run(&mut h, &frames, 5, 1);
-    assert_eq!(out.by_exit("reply").len(), 3);
-    assert_eq!(out.dropped("rate-limited"), 1, "3 per second, burst 3");
+    assert_eq!(out.by_exit("reply").len(), 6, "3 RAs and 3 advertises");
+    assert_eq!(
+        out.dropped("rate-limited"),
+        2,
+        "the 4th DHCPv6 message in a second blocks the port, and the RS after it"
+    );
 }
 
 // ---- Fixtures written by hand, as real clients send them ----

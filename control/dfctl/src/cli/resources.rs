@@ -5,7 +5,7 @@
 use std::net::IpAddr;
 
 use clap::{Args, Subcommand, ValueEnum};
-use df_model::{IpNetwork, Mac, NetworkType};
+use df_model::{IpNetwork, Ipv6Mode, Mac, NetworkType};
 
 use super::{parse_mac, parse_net};
 
@@ -68,6 +68,20 @@ pub struct NetworkCreate {
     /// An external (router:external) network, for floating IPs.
     #[arg(long)]
     pub external: bool,
+}
+
+fn parse_ipv6_mode(s: &str) -> Result<Ipv6Mode, String> {
+    Ipv6Mode::ALL
+        .iter()
+        .copied()
+        .find(|t| t.as_str() == s)
+        .ok_or_else(|| {
+            let all: Vec<&str> = Ipv6Mode::ALL.iter().map(|t| t.as_str()).collect();
+            format!(
+                "`{s}` is not an IPv6 mode (expected one of: {})",
+                all.join(", ")
+            )
+        })
 }
 
 fn parse_network_type(s: &str) -> Result<NetworkType, String> {
@@ -152,6 +166,12 @@ pub struct SubnetCreate {
     /// Static route handed out by DHCP (repeatable).
     #[arg(long = "host-route", value_name = "DEST,NEXTHOP", value_parser = parse_route)]
     pub host_routes: Vec<(IpNetwork, IpAddr)>,
+    /// IPv6: what the router advertises (slaac, dhcpv6-stateful, dhcpv6-stateless).
+    #[arg(long, value_name = "MODE", value_parser = parse_ipv6_mode)]
+    pub ipv6_ra_mode: Option<Ipv6Mode>,
+    /// IPv6: how hosts get addresses (slaac, dhcpv6-stateful, dhcpv6-stateless).
+    #[arg(long, value_name = "MODE", value_parser = parse_ipv6_mode)]
+    pub ipv6_address_mode: Option<Ipv6Mode>,
 }
 
 fn parse_route(s: &str) -> Result<(IpNetwork, IpAddr), String> {
