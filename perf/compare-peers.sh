@@ -6,12 +6,23 @@
 #                                                         (shared/peers/ovs-dpdk-null.sh)
 #   * dfperf --ports-kind dpdk: io over the same 2 x net_null, l2 over the
 #     same net_pcap (same frames) -> net_null, with 1 and 2 workers.
+#   * OVS-DPDK 3.1 conntrack pipeline (port security, ct(zone), 50-rule
+#     security group, ct(commit), L2 1000 MACs or L3 256 routes), 1 PMD,
+#     1k and 100k UDP flows, ct=new / ct=est, EMC on and off
+#                                                         (shared/peers/ovs-dpdk-ct.sh)
+#   * dfperf --scenario pipeline (the seed's graph with the same tables,
+#     built from the NB model by the controller's compiler) over the same
+#     net_pcap (same frames, and the replies through a third net_pcap for
+#     ct=est) -> net_null, 1 worker, l2-new / l2-est / l3-est, 1k and 100k flows.
 # Everything uses hugepages (the scripts reserve 1024 x 2 MiB and restore the
 # count). Run as root on an otherwise idle machine: the figures are ratios
 # measured side by side (shared/DESIGN.md, "Performance method"); other load
 # on the cores skews them.
-# Usage: perf/compare-peers.sh [seconds-per-sample]   (default 5; ~3 minutes)
+# Usage: perf/compare-peers.sh [--ct-only] [seconds-per-sample]
+#   (default 5 s; ~5.5 minutes; --ct-only: only the conntrack pipeline, ~3 minutes)
 set -euo pipefail
+CT_ONLY=0
+if [ "${1:-}" = "--ct-only" ]; then CT_ONLY=1; shift; fi
 
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 PEERS="${PEERS_DIR:-$ROOT/../shared/peers}"
@@ -34,41 +45,80 @@ echo "compare-peers: building dfperf (release, --features dpdk)" >&2
   || { tail -20 "$LOG/build.log" >&2; exit 1; }
 DFPERF="${CARGO_TARGET_DIR:-$ROOT/target}/release/dfperf"
 
-echo "compare-peers: testpmd (~$((6 * S + 10)) s)" >&2
-bash "$PEERS/testpmd-null.sh" "$S" >"$LOG/testpmd.txt" 2>"$LOG/testpmd.err"
-echo "compare-peers: OVS-DPDK (~$((6 * (S + 2) + 20)) s)" >&2
-bash "$PEERS/ovs-dpdk-null.sh" "$S" >"$LOG/ovs.txt" 2>"$LOG/ovs.err"
-for w in 1 2; do
-  echo "compare-peers: dfperf, $w worker(s)" >&2
-  "$DFPERF" --ports-kind dpdk --scenario io,l2 --workers "$w" --seconds "$S" --warmup 2 --json \
-    >"$LOG/dfperf-$w.json" 2>"$LOG/dfperf-$w.err" || { cat "$LOG/dfperf-$w.err" >&2; exit 1; }
+if [ "$CT_ONLY" = 0 ]; then
+  echo "compare-peers: testpmd (~$((6 * S + 10)) s)" >&2
+  bash "$PEERS/testpmd-null.sh" "$S" >"$LOG/testpmd.txt" 2>"$LOG/testpmd.err"
+  echo "compare-peers: OVS-DPDK (~$((6 * (S + 2) + 20)) s)" >&2
+  bash "$PEERS/ovs-dpdk-null.sh" "$S" >"$LOG/ovs.txt" 2>"$LOG/ovs.err"
+  for w in 1 2; do
+    echo "compare-peers: dfperf, $w worker(s)" >&2
+    "$DFPERF" --ports-kind dpdk --scenario io,l2 --workers "$w" --seconds "$S" --warmup 2 --json \
+      >"$LOG/dfperf-$w.json" 2>"$LOG/dfperf-$w.err" || { cat "$LOG/dfperf-$w.err" >&2; exit 1; }
+  done
+fi
+echo "compare-peers: OVS-DPDK conntrack pipeline (~$((12 * (S + 2) + 2 * S + 40)) s)" >&2
+bash "$PEERS/ovs-dpdk-ct.sh" "$S" >"$LOG/ovs-ct.txt" 2>"$LOG/ovs-ct.err"
+for n in 1000 100000; do
+  echo "compare-peers: dfperf pipeline, $n flows (~$((3 * (S + 2) + 5)) s)" >&2
+  "$DFPERF" --ports-kind dpdk --scenario pipeline --pipeline-mode l2-new,l2-est,l3-est \
+    --flows "$n" --seconds "$S" --warmup 2 --json \
+    >"$LOG/pipeline-$n.json" 2>"$LOG/pipeline-$n.err" || { cat "$LOG/pipeline-$n.err" >&2; exit 1; }
 done
 
-python3 - "$LOG" "$S" <<'PY'
-import json, re, sys
-log, secs = sys.argv[1], sys.argv[2]
+python3 - "$LOG" "$S" "$CT_ONLY" <<'PY'
+import json, os, re, sys
+log, secs, ct_only = sys.argv[1], sys.argv[2], sys.argv[3] == "1"
 def grab(path, label):
+    if not os.path.exists(path):
+        return None
     for line in open(path):
         if line.startswith(label):
             m = re.search(r":\s*([0-9.]+) Mpps", line)
             if m:
                 return float(m.group(1))
     return None
+def extra(r):
+    return "  [%.0f cyc/pkt, allocs %d, drops %d, leaked mbufs %d]" % (
+        r["cycles_per_packet"], r["allocations"], sum(d[1] for d in r["drops"]),
+        r["dpdk"]["mbufs_leaked"])
 testpmd = grab(log + "/testpmd.txt", "testpmd io-fwd net_null (hugepages)")
 ovs = grab(log + "/ovs.txt", "ovs-dpdk l2-1000mac (EMC on)")
 base = grab(log + "/ovs.txt", "testpmd io-fwd net_pcap")
-rows = [
+rows = [] if ct_only else [
     ("testpmd io-fwd, 2 x net_null (1 lcore)", testpmd, None, None),
     ("testpmd io-fwd, net_pcap -> net_null (OVS ports, no switching)", base, None, None),
     ("OVS-DPDK l2 1000 MACs, EMC on (1 PMD)", ovs, None, None),
 ]
-for w in (1, 2):
+for w in () if ct_only else (1, 2):
     res = {r["params"]["scenario"]: r for r in json.load(open("%s/dfperf-%d.json" % (log, w)))["results"]}
     for sc, peer, pname in (("io", testpmd, "testpmd io-fwd"), ("l2", ovs, "OVS EMC on")):
         r = res[sc]
         ports = " -> ".join(p.split(",")[0] for p in r["dpdk"]["ports"])
         what = "dfperf %s, %s (%d worker%s)" % (sc, ports, w, "s" if w > 1 else "")
-        rows.append((what, r["mpps"], peer, pname, r))
+        rows.append((what, r["mpps"], peer, pname, extra(r)))
+# The conntrack pipeline: OVS (EMC on, and off) beside dfperf's pipeline.
+ct = log + "/ovs-ct.txt"
+modes = (("l2-new", "l2-1000mac", "ct=new"), ("l2-est", "l2-1000mac", "ct=est"),
+         ("l3-est", "l3-256routes", "ct=est"))
+for n, k in ((1000, "1k"), (100000, "100k")):
+    rows.append(("testpmd io-fwd net_pcap(%s flows) -> net_null (ct baseline)" % k,
+                 grab(ct, "testpmd io-fwd net_pcap(infinite_rx, %s flows)" % k), None, None))
+    res = {r["params"]["pipeline_mode"]: r
+           for r in json.load(open("%s/pipeline-%d.json" % (log, n)))["results"]}
+    for mode, table, state in modes:
+        label = "ovs-dpdk ct-sg %s, %s flows, %s" % (table, k, state)
+        on = grab(ct, label + " (EMC on)")
+        off = grab(ct, label + " (EMC off, megaflow)")
+        rows.append(("OVS-DPDK ct %s %s, %s flows, EMC on (1 PMD)" % (table, state, k), on, None, None))
+        rows.append(("OVS-DPDK ct %s %s, %s flows, EMC off (megaflow)" % (table, state, k), off, None, None))
+        r = res[mode]
+        note = extra(r)
+        if off and r["mpps"]:
+            note += " (%.2f x EMC off)" % (r["mpps"] / off)
+        if mode.endswith("new"):
+            note += " (ours: one-way UDP committed on its 1st packet, later ones are ct hits)"
+        rows.append(("dfperf pipeline %s, %s flows (1 worker)" % (mode, k), r["mpps"], on,
+                     "OVS EMC on", note))
 print("Dragonflow-RS vs peers, 64 B frames, hugepages, %s s samples, this machine, one run" % secs)
 print("%-66s %9s  %s" % ("what", "Mpps", "ratio"))
 for row in rows:
@@ -76,11 +126,6 @@ for row in rows:
     ratio = ""
     if peer and mpps is not None:
         ratio = "%.2f x %s" % (mpps / peer, row[3])
-    extra = ""
-    if len(row) > 4:
-        r = row[4]
-        extra = "  [%.0f cyc/pkt, allocs %d, drops %d, leaked mbufs %d]" % (
-            r["cycles_per_packet"], r["allocations"], sum(d[1] for d in r["drops"]),
-            r["dpdk"]["mbufs_leaked"])
-    print("%-66s %9s  %s%s" % (what, "%.2f" % mpps if mpps is not None else "n/a", ratio, extra))
+    more = row[4] if len(row) > 4 else ""
+    print("%-66s %9s  %s%s" % (what, "%.2f" % mpps if mpps is not None else "n/a", ratio, more))
 PY

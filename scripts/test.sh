@@ -41,6 +41,7 @@ fi
 step "dfperf smoke run (must not allocate in steady state)"
 cargo build --release --locked -p df-perf
 ./target/release/dfperf --scenario io,l2 --warmup 0.2 --seconds 1 --max-allocs 0
+./target/release/dfperf --scenario pipeline --pipeline-mode l2-new,l2-est,l3-est --warmup 0.4 --seconds 1 --max-allocs 0 --max-drops 0
 
 FUZZ_SECONDS=${FUZZ_SECONDS:-5}
 if [ "$FUZZ_SECONDS" != 0 ]; then

@@ -30,6 +30,7 @@ use df_dp::worker::{RxqAssignment, ThreadInit, WorkerEnv, WorkerSpec};
 use df_dp::PacketPool;
 
 use crate::measure::{measure, DpdkInfo, Measurement};
+use crate::pipeline::{self, Gated};
 use crate::scenario::{build_graph, peer_frames, FrameMix, Params, Scenario};
 
 const NR_HUGEPAGES: &str = "/sys/kernel/mm/hugepages/hugepages-2048kB/nr_hugepages";
@@ -101,7 +102,7 @@ impl DpdkEnv {
     /// # Errors
     /// A port or pool cannot be set up, or the workers cannot start.
     pub fn run(&mut self, p: &Params) -> Result<Measurement> {
-        if p.ports != 2 {
+        if p.ports != 2 && p.scenario != Scenario::Pipeline {
             return Err(anyhow!(
                 "--ports-kind dpdk uses 2 ports, as the peers do (got --ports {})",
                 p.ports
@@ -118,6 +119,9 @@ impl DpdkEnv {
             FrameMix::Imix => return Err(anyhow!("--ports-kind dpdk needs a fixed --frame size")),
         };
         let workers = p.workers as u16;
+        // Mbufs net_pcap's infinite rx keeps (every frame of each queue's
+        // pcap), on top of what is in flight.
+        let mut stored: u32 = 0;
         // (spec, polled for rx)
         let specs: Vec<(String, bool)> = match p.scenario {
             Scenario::Io => (0..2)
@@ -132,12 +136,42 @@ impl DpdkEnv {
                     ("net_null1,no-rx=1".to_string(), false),
                 ]
             }
+            Scenario::Pipeline => {
+                if wire != 64 {
+                    return Err(anyhow!(
+                        "the pipeline scenario replays the peer's 64 B frames (got --frame {wire})"
+                    ));
+                }
+                p.ports = pipeline::PORTS;
+                let mode = p.pipeline_mode;
+                let macs = if mode.l3() { 1 } else { pipeline::L2_MACS };
+                let n = p.flows.max(1);
+                let rx = |path: PathBuf| format!("rx_pcap={},", path.display()).repeat(p.workers);
+                let fwd = self.write_frames(
+                    &format!("flows-{n}-{macs}.pcap"),
+                    &pipeline::flow_frames(n, macs, false),
+                )?;
+                let mut v = vec![
+                    (format!("net_pcap0,{}infinite_rx=1", rx(fwd)), true),
+                    ("net_null1,no-rx=1".to_string(), false),
+                ];
+                stored = n * workers as u32;
+                if mode.est() {
+                    let rep = self.write_frames(
+                        &format!("reply-{n}.pcap"),
+                        &pipeline::flow_frames(n, pipeline::L2_MACS, true),
+                    )?;
+                    v.push((format!("net_pcap2,{}infinite_rx=1", rx(rep)), true));
+                    stored *= 2;
+                }
+                v
+            }
         };
         let graph = build_graph(&p)?;
         let mp = Mempool::new(
             &eal,
             &format!("dfperf{}", self.runs),
-            POOL_MBUFS,
+            POOL_MBUFS.saturating_add(stored),
             POOL_CACHE,
             2176,
             None,
@@ -157,12 +191,18 @@ impl DpdkEnv {
             .map(|(e, (_, rx))| (e.name(), if *rx { e.rx_queues() } else { 0 }))
             .collect();
         let assign = RxqAssignment::round_robin(&rxqs, p.workers);
+        let (from, until) = pipeline::reply_window(p.warmup);
         let mut wspecs = Vec::new();
         for w in 0..p.workers {
             let mut qs: Vec<(u16, Box<dyn Port>)> = Vec::new();
             for (k, e) in ports.iter().enumerate() {
                 let q = e.queue(&assign.queues(w, k as u16), w as u16)?;
-                qs.push((k as u16, Box::new(q)));
+                if p.scenario == Scenario::Pipeline && k as u16 == pipeline::UPLINK_PORT {
+                    // The replies: only during the warm-up (ct=est priming).
+                    qs.push((k as u16, Box::new(Gated::new(q, from, until))));
+                } else {
+                    qs.push((k as u16, Box::new(q)));
+                }
             }
             let init: Option<ThreadInit> = p.lcore_register.then(|| {
                 let eal = eal.clone();
@@ -207,6 +247,17 @@ impl DpdkEnv {
             port_stats,
         });
         Ok(m)
+    }
+
+    /// Writes `frames` as pcap `name` into the scratch dir.
+    fn write_frames(&self, name: &str, frames: &[Vec<u8>]) -> Result<PathBuf> {
+        let path = self.dir.join(name);
+        let mut w = PcapWriter::create(&path)?;
+        for f in frames {
+            w.write(f)?;
+        }
+        w.flush()?;
+        Ok(path)
     }
 
     /// Writes the peers' pcap ([`peer_frames`]) into the scratch dir.

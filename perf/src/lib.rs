@@ -14,8 +14,10 @@
 pub mod dpdk;
 pub mod frames;
 pub mod measure;
+pub mod pipeline;
 pub mod report;
 pub mod scenario;
 
 pub use measure::{run, Measurement};
+pub use pipeline::PipelineMode;
 pub use scenario::{FrameMix, Params, PortsKind, Scenario};

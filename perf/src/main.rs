@@ -5,7 +5,7 @@ use std::process::ExitCode;
 use anyhow::{anyhow, Result};
 use clap::Parser;
 use df_dp::sys::CountingAlloc;
-use df_perf::{run, FrameMix, Measurement, Params, PortsKind, Scenario};
+use df_perf::{run, FrameMix, Measurement, Params, PipelineMode, PortsKind, Scenario};
 
 #[global_allocator]
 static ALLOC: CountingAlloc = CountingAlloc;
@@ -25,7 +25,10 @@ static ALLOC: CountingAlloc = CountingAlloc;
 #[command(name = "dfperf", version, verbatim_doc_comment)]
 struct Cli {
     /// Scenarios to run, in order (comma-separated): io (input -> xconnect ->
-    /// output, the framework's own cost), l2 (input -> l2 -> output).
+    /// output, the framework's own cost), l2 (input -> l2 -> output),
+    /// pipeline (the seed's full pipeline: portsec, sg with conntrack, l2,
+    /// l3, with the tables of shared/peers/ovs-dpdk-ct.sh).
+    /// Example: dfperf --scenario pipeline --pipeline-mode l2-new,l2-est,l3-est --flows 100000
     #[arg(long, value_delimiter = ',', default_value = "io,l2")]
     scenario: Vec<Scenario>,
     /// Switch ports; each is a generator and a sink on every worker.
@@ -37,6 +40,12 @@ struct Cli {
     /// Distinct UDP flows each port generates.
     #[arg(long, default_value_t = 1000)]
     flows: u32,
+    /// pipeline: the modes to run, in order (comma-separated): l2-new,
+    /// l2-est, l3-est, l3-new (l2: 1000 dst MACs; l3: the router MAC and
+    /// 256 routes; new: one-way UDP; est: every flow's reply replayed during
+    /// the warm-up first).
+    #[arg(long, value_enum, value_delimiter = ',', default_value = "l2-est")]
+    pipeline_mode: Vec<PipelineMode>,
     /// Frame size on the wire in bytes (64..=1518), or `imix` (64/570/1518 in 7:4:1).
     #[arg(long, default_value = "64")]
     frame: String,
@@ -75,6 +84,10 @@ struct Cli {
     /// Exit 1 if any scenario allocates more than this in its window.
     #[arg(long)]
     max_allocs: Option<u64>,
+    /// Exit 1 if any scenario drops more than this many packets in its
+    /// window (all reasons together).
+    #[arg(long)]
+    max_drops: Option<u64>,
     /// Ports: mem (in-memory generator + sink) or dpdk (the peers' DPDK
     /// virtual devices: io over 2 x net_null, l2 over net_pcap -> net_null;
     /// needs a build with `--features dpdk` and root).
@@ -144,7 +157,15 @@ fn real_main() -> Result<bool> {
     let frame = frame_mix(&cli.frame)?;
     let mut dpdk_env = DpdkRuns::new(&cli)?;
     let mut results: Vec<Measurement> = Vec::new();
-    for &scenario in &cli.scenario {
+    let runs: Vec<(Scenario, PipelineMode)> = cli
+        .scenario
+        .iter()
+        .flat_map(|&s| match s {
+            Scenario::Pipeline => cli.pipeline_mode.iter().map(|&m| (s, m)).collect(),
+            _ => vec![(s, PipelineMode::L2Est)],
+        })
+        .collect();
+    for (scenario, pipeline_mode) in runs {
         let p = Params {
             scenario,
             ports: cli.ports,
@@ -161,6 +182,7 @@ fn real_main() -> Result<bool> {
             hugepages: !cli.no_huge,
             lcore_register: !cli.no_lcore_register,
             fdb_port: None,
+            pipeline_mode,
         };
         if cli.show_graph && !cli.json {
             print!("{}", df_perf::scenario::build_graph(&p)?.describe());
@@ -208,6 +230,21 @@ fn real_main() -> Result<bool> {
             } else {
                 ok = false;
                 verdicts.push(format!("FAIL {name} allocations {} > {max}", m.allocations));
+            }
+        }
+    }
+    if let Some(max) = cli.max_drops {
+        for m in &results {
+            let name = match m.params.scenario {
+                Scenario::Pipeline => format!("pipeline {}", m.params.pipeline_mode.name()),
+                s => s.name().to_string(),
+            };
+            let drops: u64 = m.drops.iter().map(|d| d.1).sum();
+            if drops <= max {
+                verdicts.push(format!("PASS {name} drops {drops} <= {max}"));
+            } else {
+                ok = false;
+                verdicts.push(format!("FAIL {name} drops {drops} > {max}"));
             }
         }
     }

@@ -10,13 +10,14 @@ use std::time::{Duration, Instant};
 
 use anyhow::{anyhow, Result};
 use df_dp::counters::{FrameworkDrop, WorkerCounters};
-use df_dp::port::gen::GenPort;
+use df_dp::port::gen::{GenPort, SinkPort};
 use df_dp::port::Port;
 use df_dp::sys::{allocations, tsc_hz};
 use df_dp::worker::{WorkerEnv, WorkerReport, WorkerSpec, Workers};
 use df_dp::{ExecConfig, Graph};
 
-use crate::scenario::{build_graph, port_frames, Params};
+use crate::pipeline::{self, Gated, SINK_PORT, UPLINK_PORT, VM_PORT};
+use crate::scenario::{build_graph, port_frames, Params, Scenario};
 
 /// Cost of one stage over the window.
 #[derive(Debug, Clone, serde::Serialize)]
@@ -123,6 +124,9 @@ pub fn run(p: &Params) -> Result<Measurement> {
     if p.workers == 0 {
         return Err(anyhow!("--workers must be at least 1"));
     }
+    if p.scenario == Scenario::Pipeline {
+        return run_pipeline(p);
+    }
     let graph = build_graph(p)?;
     let specs = (0..p.workers)
         .map(|w| {
@@ -142,6 +146,56 @@ pub fn run(p: &Params) -> Result<Measurement> {
         .map(|s| (s, WorkerEnv::default()))
         .collect();
     let (m, _reports) = measure(p, &graph, specs)?;
+    Ok(m)
+}
+
+/// The pipeline scenario over in-memory ports: switch port 0 (the VM)
+/// replays the frames of `mkpcap_flows.py`, port 1 sinks, port 2 (the
+/// uplink) replays every flow's reply during the middle of the warm-up in
+/// the `est` modes.
+fn run_pipeline(p: &Params) -> Result<Measurement> {
+    let mut p = p.clone();
+    p.ports = pipeline::PORTS;
+    let mode = p.pipeline_mode;
+    let graph = build_graph(&p)?;
+    let macs = if mode.l3() { 1 } else { pipeline::L2_MACS };
+    let fwd = pipeline::flow_frames(p.flows, macs, false);
+    let replies = pipeline::flow_frames(p.flows, pipeline::L2_MACS, true);
+    let (from, until) = pipeline::reply_window(p.warmup);
+    let specs = (0..p.workers)
+        .map(|w| {
+            let ports: Vec<(u16, Box<dyn Port>)> = vec![
+                (
+                    VM_PORT,
+                    Box::new(GenPort::new(&format!("vm-q{w}"), &fwd, None)),
+                ),
+                (SINK_PORT, Box::new(SinkPort::new(&format!("sink-q{w}")))),
+                (
+                    UPLINK_PORT,
+                    Box::new(Gated::new(
+                        GenPort::new(&format!("uplink-q{w}"), &replies, None),
+                        from,
+                        until,
+                    )),
+                ),
+            ];
+            let rx = if mode.est() {
+                vec![VM_PORT, UPLINK_PORT]
+            } else {
+                vec![VM_PORT]
+            };
+            (
+                WorkerSpec {
+                    core: (!p.cores.is_empty()).then(|| p.cores[w % p.cores.len()]),
+                    ports,
+                    rx,
+                    bindings: Vec::new(),
+                },
+                WorkerEnv::default(),
+            )
+        })
+        .collect();
+    let (m, _reports) = measure(&p, &graph, specs)?;
     Ok(m)
 }
 

@@ -3,7 +3,8 @@
 use std::fmt::Write as _;
 
 use crate::measure::Measurement;
-use crate::scenario::FrameMix;
+use crate::pipeline;
+use crate::scenario::{FrameMix, Scenario};
 
 /// A measurement as a few readable lines.
 pub fn text(m: &Measurement) -> String {
@@ -13,10 +14,13 @@ pub fn text(m: &Measurement) -> String {
         FrameMix::Imix => "imix".into(),
     };
     let mut s = String::new();
+    let name = match p.scenario {
+        Scenario::Pipeline => format!("pipeline {}", p.pipeline_mode.name()),
+        other => other.name().to_string(),
+    };
     let _ = writeln!(
         s,
-        "scenario {}: {} worker(s){}, {} ports, {} MACs, {} flows/port, {frame} frames, {:.2} s window",
-        p.scenario.name(),
+        "scenario {name}: {} worker(s){}, {} ports, {} MACs, {} flows/port, {frame} frames, {:.2} s window",
         p.workers,
         if m.pinned { " pinned" } else { " (not pinned)" },
         p.ports,
@@ -53,6 +57,9 @@ pub fn text(m: &Measurement) -> String {
         let _ = writeln!(s, "  drops: {}", d.join(", "));
     }
     let _ = writeln!(s, "  allocations in steady state: {}", m.allocations);
+    if p.scenario == Scenario::Pipeline {
+        let _ = writeln!(s, "  {}", pipeline::describe(p.pipeline_mode));
+    }
     if let Some(d) = &m.dpdk {
         let _ = writeln!(
             s,

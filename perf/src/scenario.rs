@@ -11,6 +11,7 @@ use df_dp::{Graph, RcuDomain};
 use df_wire::EthernetAddress;
 
 use crate::frames;
+use crate::pipeline::{self, PipelineMode};
 
 /// What the graph does to each packet.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, serde::Serialize)]
@@ -21,6 +22,9 @@ pub enum Scenario {
     Io,
     /// input -> l2 -> output with an FDB of `--macs` entries.
     L2,
+    /// The seed's full pipeline (portsec, sg with conntrack, l2, l3) with
+    /// the tables of `shared/peers/ovs-dpdk-ct.sh` (see [`crate::pipeline`]).
+    Pipeline,
 }
 
 impl Scenario {
@@ -29,6 +33,7 @@ impl Scenario {
         match self {
             Scenario::Io => "io",
             Scenario::L2 => "l2",
+            Scenario::Pipeline => "pipeline",
         }
     }
 }
@@ -87,6 +92,8 @@ pub struct Params {
     pub lcore_register: bool,
     /// l2: every FDB MAC lives on this port (`None`: spread over the ports).
     pub fdb_port: Option<u16>,
+    /// pipeline: forwarding (l2 or l3) and conntrack state (new or est).
+    pub pipeline_mode: PipelineMode,
 }
 
 impl Default for Params {
@@ -107,6 +114,7 @@ impl Default for Params {
             hugepages: true,
             lcore_register: true,
             fdb_port: None,
+            pipeline_mode: PipelineMode::L2Est,
         }
     }
 }
@@ -133,8 +141,14 @@ pub fn build_graph(p: &Params) -> Result<Arc<Graph>> {
     let layout = match p.scenario {
         Scenario::Io => df_catalog::IO_LAYOUT,
         Scenario::L2 => df_catalog::DEFAULT_LAYOUT,
+        Scenario::Pipeline => df_catalog::SEED_LAYOUT,
     };
     let g = df_catalog::compile_layout(layout, &RcuDomain::new())?;
+    if p.scenario == Scenario::Pipeline {
+        let g = Arc::new(g);
+        pipeline::configure(&g, p.pipeline_mode)?;
+        return Ok(g);
+    }
     g.configure(
         "input",
         InputConfig {
@@ -204,6 +218,7 @@ pub fn build_graph(p: &Params) -> Result<Arc<Graph>> {
             )
             .context("configuring the FDB")?;
         }
+        Scenario::Pipeline => {}
     }
     Ok(Arc::new(g))
 }

@@ -168,19 +168,25 @@ pub(crate) struct V4 {
 /// Reads and checks the IPv4 header: lengths against the frame, version,
 /// header checksum (RFC 1812 5.2.2).
 fn parse_v4(data: &[u8]) -> Option<V4> {
-    let ip = Ipv4Packet::new_checked(data.get(ETH..)?).ok()?;
-    if ip.version() != 4 || !ip.verify_checksum() {
+    let l3 = data.get(ETH..)?;
+    // `new_checked` validates the lengths (20 <= IHL <= total <= buffer);
+    // the fields are then read from the fixed header as one array.
+    Ipv4Packet::new_checked(l3).ok()?;
+    let h = l3.first_chunk::<20>()?;
+    let hlen = usize::from(h[0] & 0x0f) * 4;
+    if h[0] >> 4 != 4 || df_wire::checksum::sum(l3.get(..hlen)?) != 0xffff {
         return None;
     }
+    let flags_offset = u16::from_be_bytes([h[6], h[7]]);
     Some(V4 {
-        hlen: usize::from(ip.header_len()),
-        total: usize::from(ip.total_len()),
-        src: u32::from(ip.src_addr()),
-        dst: u32::from(ip.dst_addr()),
-        ttl: ip.ttl(),
-        proto: ip.protocol(),
-        frag_offset: ip.frag_offset(),
-        fragment: ip.is_fragment(),
+        hlen,
+        total: usize::from(u16::from_be_bytes([h[2], h[3]])),
+        src: u32::from_be_bytes([h[12], h[13], h[14], h[15]]),
+        dst: u32::from_be_bytes([h[16], h[17], h[18], h[19]]),
+        ttl: h[8],
+        proto: IpProtocol::from(h[9]),
+        frag_offset: (flags_offset & 0x1fff) << 3,
+        fragment: flags_offset & 0x3fff != 0,
     })
 }
 
@@ -268,15 +274,15 @@ fn forward_v4(
     {
         let d = pkt.data_mut();
         set_macs(d, host, route);
-        // `parse_v4` checked the 20-byte header behind the Ethernet header.
-        if let Some(l3) = d.get_mut(ETH..) {
-            let mut ip = Ipv4Packet::new_unchecked(l3);
-            let proto = u8::from(ip.protocol());
+        // `parse_v4` checked the 20-byte header behind the Ethernet header:
+        // TTL at 8, protocol at 9, checksum at 10..12.
+        if let Some(h) = d.get_mut(ETH..).and_then(|l3| l3.first_chunk_mut::<20>()) {
+            let proto = h[9];
             let old = u16::from_be_bytes([ttl + 1, proto]);
             let new = u16::from_be_bytes([ttl, proto]);
-            ip.set_ttl(ttl);
-            let sum = df_wire::checksum::update_u16(ip.checksum(), old, new);
-            ip.set_checksum(sum);
+            h[8] = ttl;
+            let sum = df_wire::checksum::update_u16(u16::from_be_bytes([h[10], h[11]]), old, new);
+            h[10..12].copy_from_slice(&sum.to_be_bytes());
         }
     }
     send_routed(c, route, host, ttl, pkt, io);
@@ -286,9 +292,8 @@ fn forward_v4(
 #[inline]
 fn set_macs(d: &mut [u8], host: Host, route: &Route) {
     if let Some(hdr) = d.get_mut(..ETH) {
-        let mut eth = EthernetFrame::new_unchecked(hdr);
-        eth.set_dst_addr(host.mac);
-        eth.set_src_addr(route.mac);
+        hdr[..6].copy_from_slice(&host.mac.0);
+        hdr[6..12].copy_from_slice(&route.mac.0);
     }
 }
 

@@ -15,9 +15,8 @@ use std::sync::Arc;
 use df_dp::{Batch, DropId, EntryId, ExitId, RcuCell, RegSlot, Stage, StageIo};
 use df_wire::{
     is_tpid, walk_ext_headers, ArpOperation, ArpPacket, ArpRepr, DhcpMessageType, DhcpOpCode,
-    DhcpOptionCode, DhcpPacket, Error, EtherType, EthernetFrame, Icmpv6Message, Icmpv6Packet,
-    IpProtocol, Ipv4Packet, Ipv6Packet, NdOption, UdpPacket, DHCP_CLIENT_PORT, DHCP_SERVER_PORT,
-    UDP_HEADER_LEN,
+    DhcpOptionCode, DhcpPacket, Error, EtherType, Icmpv6Message, Icmpv6Packet, IpProtocol,
+    Ipv4Packet, Ipv6Packet, NdOption, DHCP_CLIENT_PORT, DHCP_SERVER_PORT, UDP_HEADER_LEN,
 };
 
 use crate::counters::{
@@ -139,14 +138,16 @@ fn low64(a: &Ipv6Addr) -> u64 {
 
 /// Checks one frame from a port with port security.
 pub(crate) fn check(port: &PortEntry, frame: &[u8]) -> Verdict {
-    let eth =
-        EthernetFrame::new_checked(frame).map_err(|_| malformed(trace::MALFORMED_ETHERNET))?;
-    let mac = eth.src_addr().0;
+    // The 14-byte header read as one array (as `EthernetFrame`'s checked
+    // view, without a call per field).
+    let (Some(hdr), Some(l3)) = (frame.first_chunk::<14>(), frame.get(14..)) else {
+        return Err(malformed(trace::MALFORMED_ETHERNET));
+    };
+    let mac: Mac = [hdr[6], hdr[7], hdr[8], hdr[9], hdr[10], hdr[11]];
     let Some(own) = port.mac(&mac) else {
         return Err(deny(SPOOFED_MAC, trace::SPOOFED_MAC, mac_u64(&mac)));
     };
-    let l3 = eth.payload();
-    match eth.ethertype() {
+    match EtherType::from(u16::from_be_bytes([hdr[12], hdr[13]])) {
         EtherType::Ipv4 => ipv4(port, &mac, own, l3),
         EtherType::Ipv6 => ipv6(port, &mac, l3),
         EtherType::Arp => arp(port, &mac, l3),
@@ -177,11 +178,20 @@ fn udp(segment: &[u8], fragment: bool) -> Verdict<(u16, u16, &[u8])> {
             &[],
         ));
     }
-    let u = UdpPacket::new_checked(segment).map_err(|_| bad())?;
-    let payload = segment
-        .get(UDP_HEADER_LEN..usize::from(u.len()))
-        .ok_or_else(bad)?;
-    Ok((u.src_port(), u.dst_port(), payload))
+    // As `UdpPacket::new_checked`: 8 <= length field <= segment.
+    let Some(u) = segment.first_chunk::<UDP_HEADER_LEN>() else {
+        return Err(bad());
+    };
+    let len = usize::from(u16::from_be_bytes([u[4], u[5]]));
+    if len < UDP_HEADER_LEN {
+        return Err(bad());
+    }
+    let payload = segment.get(UDP_HEADER_LEN..len).ok_or_else(bad)?;
+    Ok((
+        u16::from_be_bytes([u[0], u[1]]),
+        u16::from_be_bytes([u[2], u[3]]),
+        payload,
+    ))
 }
 
 /// Whether a DHCPv4 message (UDP to port 67) is one only a server sends.
@@ -209,15 +219,27 @@ fn dhcpv4_from_server(payload: &[u8]) -> Verdict<bool> {
 
 fn ipv4(port: &PortEntry, mac: &Mac, own: bool, l3: &[u8]) -> Verdict {
     let bad = || malformed(trace::MALFORMED_IPV4);
-    let ip = Ipv4Packet::new_checked(l3).map_err(|_| bad())?;
-    if ip.version() != 4 {
+    // `new_checked` validates the lengths (20 <= IHL <= total <= buffer);
+    // the fixed header's fields are then read from one array.
+    Ipv4Packet::new_checked(l3).map_err(|_| bad())?;
+    let Some(h) = l3.first_chunk::<20>() else {
+        return Err(bad());
+    };
+    if h[0] >> 4 != 4 {
         return Err(bad());
     }
-    let (src, dst) = (ip.src_addr(), ip.dst_addr());
+    let src = Ipv4Addr::new(h[12], h[13], h[14], h[15]);
+    let dst = Ipv4Addr::new(h[16], h[17], h[18], h[19]);
+    let flags_offset = u16::from_be_bytes([h[6], h[7]]);
     let mut dhcp_client = false;
-    if ip.protocol() == IpProtocol::Udp && ip.frag_offset() == 0 {
-        let fragment = ip.is_fragment();
-        let (sport, dport, payload) = udp(ip.payload(), fragment)?;
+    if h[9] == u8::from(IpProtocol::Udp) && flags_offset & 0x1fff == 0 {
+        // MF set, offset 0: a first fragment.
+        let fragment = flags_offset & 0x2000 != 0;
+        let (hlen, total) = (
+            usize::from(h[0] & 0x0f) * 4,
+            usize::from(u16::from_be_bytes([h[2], h[3]])),
+        );
+        let (sport, dport, payload) = udp(l3.get(hlen..total).unwrap_or_default(), fragment)?;
         let server = deny(
             DHCP_SERVER,
             trace::DHCPV4_SERVER,

@@ -275,6 +275,28 @@ impl Conntrack {
         }
     }
 
+    /// The home slot of hash `h`. Reading it brings its cache line in:
+    /// the batch warm-up reads the home slots of all its packets first, so
+    /// that their cache misses overlap instead of following each other.
+    #[inline]
+    pub(crate) fn home_slot(&self, h: u64) -> u64 {
+        self.slots
+            .get((h >> 32) as usize & self.mask)
+            .copied()
+            .unwrap_or(0)
+    }
+
+    /// A word of the entry slot `s` names, if `s` carries `h`'s tag (0
+    /// otherwise): the second step of the warm-up.
+    #[inline]
+    pub(crate) fn touch_entry(&self, h: u64, s: u64) -> u64 {
+        if s == 0 || s >> 32 != h >> 32 {
+            return 0;
+        }
+        let i = (s as u32).wrapping_sub(1);
+        self.entries.get(i as usize).map_or(0, |e| e.last_seen)
+    }
+
     /// Entry `i`.
     #[cfg(test)]
     pub(crate) fn get(&self, i: u32) -> Option<&Entry> {

@@ -15,8 +15,8 @@
 //! one key. Other ICMP messages have ports `(0, type << 8 | code)`.
 
 use df_wire::{
-    split_embedded_ipv4, walk_ext_headers, EtherType, EthernetFrame, IpProtocol, Ipv4Packet,
-    Ipv6Packet, TcpPacket, IPV6_HEADER_LEN,
+    split_embedded_ipv4, walk_ext_headers, EtherType, IpProtocol, Ipv4Packet, Ipv6Packet,
+    TcpPacket, IPV6_HEADER_LEN,
 };
 
 use crate::rules::{v4_addr, v6_addr};
@@ -96,14 +96,42 @@ pub(crate) struct Ip {
     pub(crate) inner: Tuple,
 }
 
+/// The tuple of an unfragmented IPv4 TCP or UDP frame without IP options,
+/// read at fixed offsets, or `None` for anything else. Only the batch's
+/// cache warm-up uses it ([`crate::stage`]); the decision is made by
+/// [`parse`], which agrees with it on every frame it accepts.
+#[inline]
+pub(crate) fn fast_v4_tuple(data: &[u8]) -> Option<Tuple> {
+    let h = data.get(..38)?;
+    // EtherType IPv4, version 4 with a 20-byte header, no MF, offset 0.
+    if h[12..14] != [0x08, 0x00] || h[14] != 0x45 || h[20] & 0x3f != 0 || h[21] != 0 {
+        return None;
+    }
+    let proto = h[23];
+    if proto != 6 && proto != 17 {
+        return None;
+    }
+    let a = |at: usize| v4_addr([h[at], h[at + 1], h[at + 2], h[at + 3]].into());
+    Some(Tuple {
+        src: a(26),
+        dst: a(30),
+        proto,
+        sport: u16::from_be_bytes([h[34], h[35]]),
+        dport: u16::from_be_bytes([h[36], h[37]]),
+    })
+}
+
 /// Parses one frame; for IP, fills `ip`.
 #[inline]
 pub(crate) fn parse(data: &[u8], ip: &mut Ip) -> Result<Frame, &'static str> {
-    let eth = EthernetFrame::new_checked(data).map_err(|_| trace::MALFORMED_ETHERNET)?;
-    match eth.ethertype() {
+    // As `EthernetFrame::new_checked`: the 14-byte header must be there.
+    let (Some(hdr), Some(payload)) = (data.first_chunk::<14>(), data.get(14..)) else {
+        return Err(trace::MALFORMED_ETHERNET);
+    };
+    match EtherType::from(u16::from_be_bytes([hdr[12], hdr[13]])) {
         EtherType::Arp => Ok(Frame::Arp),
-        EtherType::Ipv4 => ipv4(eth.payload(), ip).map(|()| Frame::Ip),
-        EtherType::Ipv6 => ipv6(eth.payload(), ip).map(|()| Frame::Ip),
+        EtherType::Ipv4 => ipv4(payload, ip).map(|()| Frame::Ip),
+        EtherType::Ipv6 => ipv6(payload, ip).map(|()| Frame::Ip),
         t => Ok(Frame::NotIp(u16::from(t))),
     }
 }
@@ -274,22 +302,30 @@ fn quoted_ipv6(data: &[u8]) -> Option<Tuple> {
 
 #[inline]
 fn ipv4(l3: &[u8], ip: &mut Ip) -> Result<(), &'static str> {
-    let p = Ipv4Packet::new_checked(l3).map_err(|_| trace::MALFORMED_IPV4)?;
-    if p.version() != 4 {
+    // `new_checked` validates the lengths (20 <= IHL <= total <= buffer);
+    // the fixed header's fields are then read from one array (no call and
+    // no bounds check per field).
+    Ipv4Packet::new_checked(l3).map_err(|_| trace::MALFORMED_IPV4)?;
+    let Some(h) = l3.first_chunk::<20>() else {
+        return Err(trace::MALFORMED_IPV4);
+    };
+    if h[0] >> 4 != 4 {
         return Err(trace::MALFORMED_IPV4);
     }
+    let addr = |at: usize| v4_addr([h[at], h[at + 1], h[at + 2], h[at + 3]].into());
     ip.v6 = false;
     ip.tuple = Tuple {
-        src: v4_addr(p.src_addr()),
-        dst: v4_addr(p.dst_addr()),
-        proto: u8::from(p.protocol()),
+        src: addr(12),
+        dst: addr(16),
+        proto: h[9],
         sport: 0,
         dport: 0,
     };
-    ip.frag_ident = u32::from(p.ident());
-    ip.frag = if p.frag_offset() != 0 {
+    ip.frag_ident = u32::from(u16::from_be_bytes([h[4], h[5]]));
+    let flags_offset = u16::from_be_bytes([h[6], h[7]]);
+    ip.frag = if flags_offset & 0x1fff != 0 {
         Frag::Later
-    } else if p.more_frags() {
+    } else if flags_offset & 0x2000 != 0 {
         Frag::First
     } else {
         Frag::Whole
@@ -298,7 +334,11 @@ fn ipv4(l3: &[u8], ip: &mut Ip) -> Result<(), &'static str> {
         ip.l4 = L4::Other;
         return Ok(());
     }
-    transport(ip, p.payload())
+    let (hlen, total) = (
+        usize::from(h[0] & 0x0f) * 4,
+        usize::from(u16::from_be_bytes([h[2], h[3]])),
+    );
+    transport(ip, l3.get(hlen..total).unwrap_or_default())
 }
 
 #[inline]

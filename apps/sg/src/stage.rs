@@ -72,6 +72,12 @@ pub(crate) const INGRESS_ACCEPT: ExitId = ExitId(1);
 const SWEEP_PER_BATCH: usize = 8;
 /// Entries a full table looks at for an expired one before `ct-full`.
 const EVICT_SCAN: usize = 64;
+/// Tracked connections from which a batch's lookups are warmed up first
+/// (below this the table's used lines stay in the caches, and the warm-up
+/// would cost more than it saves).
+pub(crate) const WARM_MIN: usize = 4096;
+/// Packets of a batch the warm-up covers.
+const WARM_MAX: usize = 256;
 /// Slots of the fragment cache (a power of two).
 pub(crate) const FRAG_SLOTS: usize = 1024;
 
@@ -127,6 +133,8 @@ struct Ctx<'a> {
     zone: u32,
     port: u32,
     now: u64,
+    /// The conntrack key and hash the batch warm-up computed, if any.
+    warm: Option<(CtKey, u64)>,
 }
 
 /// The rule query of a connection from `src` to `(dst, dport)` (key ports;
@@ -323,7 +331,12 @@ impl Tracker {
             (tu.src, tu.sport),
             (tu.dst, tu.dport),
         );
-        let h = self.ct.hash(&key);
+        // The warm-up hashed this packet's key already (the hash is a
+        // function of the key alone: reuse it only for the same key).
+        let h = match c.warm {
+            Some((k, h)) if k == key => h,
+            _ => self.ct.hash(&key),
+        };
         let mut pre = None;
         if let Some(i) = self.ct.find(&key, h) {
             match self.established(c, i, ip, src_lo) {
@@ -407,10 +420,10 @@ impl Tracker {
         &mut self,
         t: &SgTables,
         ingress: bool,
-        zone: u32,
-        port_key: u32,
+        (zone, port_key): (u32, u32),
         data: &[u8],
         now: u64,
+        warm: Option<(CtKey, u64)>,
     ) -> Verdict {
         let key = u64::from(port_key);
         let Some(port) = t.port(port_key) else {
@@ -439,6 +452,7 @@ impl Tracker {
             zone,
             port: port_key,
             now,
+            warm,
         };
         let v = match (ip.frag, ip.l4) {
             (Frag::Later, _) => return self.later_fragment(&c, &ip),
@@ -466,6 +480,8 @@ pub struct SgStage {
     /// Generation of the tables last seen.
     generation: u64,
     tracker: Tracker,
+    /// The warm-up's result per packet of the batch, allocated once.
+    warm: Vec<Warm>,
 }
 
 impl SgStage {
@@ -478,6 +494,7 @@ impl SgStage {
                 ct: Conntrack::with_capacity(0),
                 frags: vec![FragSlot::default(); FRAG_SLOTS].into_boxed_slice(),
             },
+            warm: Vec::with_capacity(WARM_MAX),
         }
     }
 
@@ -504,6 +521,72 @@ fn resync(tracker: &mut Tracker, t: &SgTables) {
     }
 }
 
+/// Brings the conntrack lines a batch's lookups will touch into the cache
+/// before deciding any packet: the hashes of all (plain IPv4 TCP/UDP)
+/// packets of tracked ports first, then all their home slots, then the
+/// entries those slots name. Each loop's loads are independent of one
+/// another, so the CPU overlaps their misses (a table of 100k connections
+/// misses the caches and the TLB on nearly every lookup); a packet's own
+/// lookup then finds its lines in the cache. Decides nothing: a packet
+/// this skips, or a slot that is not its entry's, only loses the warm-up.
+#[inline(never)]
+fn warm_up(
+    ct: &Conntrack,
+    t: &SgTables,
+    net: RegSlot,
+    port_reg: RegSlot,
+    pkts: &[df_dp::Packet],
+    warm: &mut Vec<Warm>,
+) {
+    for pkt in pkts.iter().take(WARM_MAX) {
+        let port = pkt.reg(port_reg);
+        let tuple = if t
+            .port(port)
+            .is_some_and(|p| p.secured && p.ruleset.is_some())
+        {
+            flow::fast_v4_tuple(pkt.data())
+        } else {
+            None
+        };
+        let Some(tu) = tuple else {
+            warm.push(Warm::default());
+            continue;
+        };
+        let (key, _) = CtKey::new(
+            pkt.reg(net),
+            port,
+            tu.proto,
+            false,
+            (tu.src, tu.sport),
+            (tu.dst, tu.dport),
+        );
+        warm.push(Warm {
+            key,
+            hash: ct.hash(&key),
+            slot: 0,
+            valid: true,
+        });
+    }
+    for w in warm.iter_mut().filter(|w| w.valid) {
+        w.slot = ct.home_slot(w.hash);
+    }
+    let mut acc = 0u64;
+    for w in warm.iter().filter(|w| w.valid) {
+        acc ^= ct.touch_entry(w.hash, w.slot);
+    }
+    std::hint::black_box(acc);
+}
+
+/// What the warm-up knows of one packet of the batch.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct Warm {
+    key: CtKey,
+    hash: u64,
+    slot: u64,
+    /// `false`: not warmed (not a plain IPv4 TCP/UDP packet of a tracked port).
+    valid: bool,
+}
+
 impl Stage for SgStage {
     fn process(&mut self, entry: EntryId, batch: &mut Batch, io: &mut StageIo<'_>) {
         let SgStage {
@@ -511,6 +594,7 @@ impl Stage for SgStage {
             tables,
             generation,
             tracker,
+            warm,
         } = self;
         let t = tables.read(io.rcu());
         if *generation != t.generation {
@@ -524,14 +608,19 @@ impl Stage for SgStage {
             (EGRESS_ACCEPT, regs.src)
         };
         let now = io.now();
-        for pkt in batch.drain() {
+        warm.clear();
+        if tracker.ct.len() >= WARM_MIN {
+            warm_up(&tracker.ct, t, regs.net, port_reg, batch.as_slice(), warm);
+        }
+        for (i, pkt) in batch.drain().enumerate() {
+            let w = warm.get(i).filter(|w| w.valid).map(|w| (w.key, w.hash));
             let v = tracker.decide(
                 t,
                 ingress,
-                pkt.reg(regs.net),
-                pkt.reg(port_reg),
+                (pkt.reg(regs.net), pkt.reg(port_reg)),
                 pkt.data(),
                 now,
+                w,
             );
             if let Some((note, value)) = v.pre {
                 io.note(&pkt, note, value);

@@ -708,6 +708,13 @@ fn malformed_frames() {
         run(&mut h, 1, &f),
         ("malformed", crate::trace::MALFORMED_UDP)
     );
+    // UDP length field shorter than the UDP header.
+    let mut f = good.clone();
+    f[14 + 20 + 4..14 + 20 + 6].copy_from_slice(&7u16.to_be_bytes());
+    assert_eq!(
+        run(&mut h, 1, &f),
+        ("malformed", crate::trace::MALFORMED_UDP)
+    );
     // Truncated ARP.
     let a = arp(MAC1, ArpOperation::Request, MAC1, "10.0.0.5", "10.0.0.7");
     assert_eq!(

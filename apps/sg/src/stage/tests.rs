@@ -1105,7 +1105,7 @@ fn decide_cost() {
         let t0 = Instant::now();
         for f in &frames {
             now += 1;
-            let v = tr.decide(&t, false, 1, 1, f, now);
+            let v = tr.decide(&t, false, (1, 1), f, now, None);
             assert!(v.drop.is_none());
         }
         let new_ns = t0.elapsed().as_nanos() as f64 / flows as f64;
@@ -1114,11 +1114,113 @@ fn decide_cost() {
         for _ in 0..rounds {
             for f in &frames {
                 now += 1;
-                let v = tr.decide(&t, false, 1, 1, f, now);
+                let v = tr.decide(&t, false, (1, 1), f, now, None);
                 assert!(v.drop.is_none());
             }
         }
         let est_ns = t0.elapsed().as_nanos() as f64 / (rounds * flows) as f64;
         println!("{flows} flows: new {new_ns:.1} ns/pkt, established {est_ns:.1} ns/pkt");
     }
+}
+
+/// The warm-up's fixed-offset reader agrees with the parser on every frame
+/// it reads (plain IPv4 TCP/UDP), and refuses the rest.
+#[test]
+fn warm_up_tuple_agrees_with_the_parser() {
+    use crate::flow::{fast_v4_tuple, parse, Frag, Ip};
+    let first_fragment = eth(
+        EtherType::Ipv4,
+        &ip4(
+            "10.0.0.1",
+            "10.0.0.2",
+            IpProtocol::Udp,
+            &udp_seg(&ph4("10.0.0.1", "10.0.0.2"), 1000, 53)[..8],
+            (7, true, 0),
+        ),
+    );
+    let frames = [
+        udp4("10.0.0.1", 1000, "198.19.3.4", 53),
+        tcp4("10.0.0.1", 40000, "10.0.0.2", 80, SYN),
+        udp6("2001:db8::1", 1000, "2001:db8::2", 53),
+        echo4("10.0.0.1", "10.0.0.2", 7, false),
+        first_fragment,
+    ];
+    for (i, f) in frames.iter().enumerate() {
+        let mut ip = Ip::default();
+        let parsed = parse(f, &mut ip).is_ok();
+        match fast_v4_tuple(f) {
+            Some(t) => {
+                assert!(parsed && !ip.v6 && ip.frag == Frag::Whole, "frame {i}");
+                assert_eq!(t, ip.tuple, "frame {i}");
+            }
+            None => assert!(i >= 2, "frame {i} should be read"),
+        }
+    }
+    assert!(fast_v4_tuple(&frames[0][..37]).is_none(), "too short");
+}
+
+/// With more connections than `WARM_MIN`, batches are warmed up first;
+/// every packet is decided exactly as without: a second pass finds every
+/// connection tracked, a reply in a mixed batch is still matched.
+#[test]
+fn warmed_batches_decide_as_single_packets() {
+    let mut h = harness(1 << 14);
+    let n = crate::stage::WARM_MIN as u32 + 500;
+    let frame = |i: u32| {
+        udp4(
+            "10.0.0.1",
+            1024 + (i % 50_000) as u16,
+            &format!("198.19.{}.{}", i >> 8 & 255, i & 255),
+            2000 + (i >> 16) as u16,
+        )
+    };
+    for pass in 0..2 {
+        for chunk in (0..n).collect::<Vec<_>>().chunks(32) {
+            let pkts = chunk
+                .iter()
+                .map(|&i| h.packet(&frame(i), 0, &[(SOURCE_PORT_KEY, A), (NETWORK_KEY, NET)]))
+                .collect();
+            let out = h.run("egress", pkts);
+            assert!(out.drops.is_empty(), "pass {pass}: {:?}", out.drops);
+            assert_eq!(out.sent.len(), chunk.len());
+            let notes: Vec<&str> = out
+                .trace
+                .iter()
+                .filter_map(|r| match r.event {
+                    TraceEvent::Note(w, _) => Some(w),
+                    _ => None,
+                })
+                .collect();
+            let want = if pass == 0 {
+                trace::NEW
+            } else {
+                trace::ESTABLISHED
+            };
+            assert_eq!(
+                notes.iter().filter(|w| **w == want).count(),
+                chunk.len(),
+                "pass {pass}: {notes:?}"
+            );
+            for (_, p) in out.sent {
+                h.free(p);
+            }
+        }
+    }
+    // Tracked: an established packet of flow 7 in the same batch as a
+    // reply to it (ingress) and an unrelated new flow.
+    let reply = udp4("198.19.0.7", 2000, "10.0.0.1", 1024 + 7);
+    let p = vec![
+        h.packet(&frame(7), 0, &[(SOURCE_PORT_KEY, A), (NETWORK_KEY, NET)]),
+        h.packet(
+            &frame(n + 1),
+            0,
+            &[(SOURCE_PORT_KEY, A), (NETWORK_KEY, NET)],
+        ),
+    ];
+    let out = h.run("egress", p);
+    assert_eq!(out.sent.len(), 2, "{:?}", out.drops);
+    for (_, p) in out.sent {
+        h.free(p);
+    }
+    assert_eq!(ingress(&mut h, A, &reply).result, IN);
 }
