@@ -7,7 +7,7 @@ use df_dp::DropId;
 pub(crate) static DROPS: &[DropSpec] = &[
     DropSpec {
         name: "no-floating-ip",
-        doc: "egress: no floating IP for (source_port_key, source IP) (check the nat config's `floating_ips[].port_key` and `fixed_ip`, and that the layout sends only routed traffic from ports with a floating IP here); ingress: the destination_port_key is not a floating IP's `floating_port_key`",
+        doc: "egress: no floating IP for (source_port_key, source IP) and SNAT does not apply (no `snat`, or the packet's network_key is not in `snat.snat_networks`) (check the nat config's `floating_ips[].port_key` and `fixed_ip`, `snat.snat_networks`, and that the layout sends only routed traffic here); ingress: the destination_port_key is neither a floating IP's `floating_port_key` nor `snat.port_key`",
     },
     DropSpec {
         name: "ttl-expired",
@@ -31,7 +31,7 @@ pub(crate) static DROPS: &[DropSpec] = &[
     },
     DropSpec {
         name: "not-for-floating-ip",
-        doc: "ingress: neither ARP nor IPv4 to the floating IP of the destination port (check what l2 delivers to floating ports: IPv6, or IPv4 to another address)",
+        doc: "ingress: neither ARP nor IPv4 to the address of the destination port (the floating IP, or `snat.external_ip` for the SNAT pseudo-port) (check what l2 delivers to those ports: IPv6, or IPv4 to another address)",
     },
     DropSpec {
         name: "not-ipv4",
@@ -40,6 +40,22 @@ pub(crate) static DROPS: &[DropSpec] = &[
     DropSpec {
         name: "malformed",
         doc: "a truncated or invalid frame: bad IPv4 version, lengths or header checksum, a TCP/UDP/ICMP header cut short in a first fragment, or a truncated ARP packet",
+    },
+    DropSpec {
+        name: "fragment",
+        doc: "SNAT: a non-first IPv4 fragment (offset > 0) from a SNAT source or to the SNAT address: it carries no port to map, and SNAT does no reassembly (the first fragment is translated; expect this for large UDP datagrams; lower the VMs' MTU or use a floating IP)",
+    },
+    DropSpec {
+        name: "snat-exhausted",
+        doc: "SNAT egress: the 32 external ports probed from the connection's hash are all held by live connections of the same protocol. Widen `snat.port_min..=port_max` (each of TCP, UDP, ICMP has the whole range), shorten the `*_timeout_secs`, or give busy VMs floating IPs; `describe` shows the live mappings",
+    },
+    DropSpec {
+        name: "snat-no-mapping",
+        doc: "SNAT ingress: no live mapping for the destination port (ICMP: echo identifier), or the packet's source is not the mapping's remote address and port: a reply after the idle timeout (`snat.*_timeout_secs`), an unsolicited packet, or a port scan; `describe` shows the live mappings",
+    },
+    DropSpec {
+        name: "snat-unsupported",
+        doc: "SNAT: a protocol SNAT cannot map: not TCP, UDP or ICMP echo (egress: echo request; ingress: echo reply), e.g. GRE, ESP, or a ping to the chassis' external address. Give the VM a floating IP for such traffic",
     },
 ];
 
@@ -61,6 +77,14 @@ pub(crate) const NOT_FOR_FLOATING_IP: DropId = DropId(6);
 pub(crate) const NOT_IPV4: DropId = DropId(7);
 /// See [`DROPS`].
 pub(crate) const MALFORMED: DropId = DropId(8);
+/// See [`DROPS`].
+pub(crate) const FRAGMENT: DropId = DropId(9);
+/// See [`DROPS`].
+pub(crate) const SNAT_EXHAUSTED: DropId = DropId(10);
+/// See [`DROPS`].
+pub(crate) const SNAT_NO_MAPPING: DropId = DropId(11);
+/// See [`DROPS`].
+pub(crate) const SNAT_UNSUPPORTED: DropId = DropId(12);
 
 #[cfg(test)]
 mod tests {
@@ -78,6 +102,10 @@ mod tests {
             (NOT_FOR_FLOATING_IP, "not-for-floating-ip"),
             (NOT_IPV4, "not-ipv4"),
             (MALFORMED, "malformed"),
+            (FRAGMENT, "fragment"),
+            (SNAT_EXHAUSTED, "snat-exhausted"),
+            (SNAT_NO_MAPPING, "snat-no-mapping"),
+            (SNAT_UNSUPPORTED, "snat-unsupported"),
         ];
         assert_eq!(ids.len(), DROPS.len());
         for (id, name) in ids {

@@ -23,24 +23,37 @@
 //! whichever worker polls the uplink), filled from ARP, never expired in
 //! this version. ICMP errors through a floating IP are dropped (not
 //! translated) and TTL expiry generates no time-exceeded yet.
+//!
+//! **Distributed SNAT** (Dragonflow's `chassis_snat`), when the config has
+//! `snat`: a VM without a floating IP, in one of `snat.snat_networks`,
+//! reaches E through this chassis' own address X (`snat.external_ip`, on the
+//! pseudo-port `snat.port_key`). Each TCP or UDP connection and each ICMP
+//! echo identifier gets an external port (identifier) from
+//! `port_min..=port_max` in a lock-free [`SnatMap`] shared by the vertex's
+//! stages (see `snat.rs`); egress translates source F:p to X:port, ingress
+//! (frames l2 delivers to the pseudo-port) translates replies back after
+//! checking the remote end. Idle mappings expire after the per-protocol
+//! timeout. A floating IP takes precedence over SNAT.
 #![forbid(unsafe_code)]
 
 mod config;
 mod counters;
 mod neigh;
+mod snat;
 mod stage;
 mod tables;
 mod trace;
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use df_dp::contract::{AppContract, EntrySpec, ExitSpec};
 use df_dp::reg::{DESTINATION_PORT_KEY, NETWORK_KEY, SOURCE_PORT_KEY};
 use df_dp::{App, RcuCell, VertexCtx};
 use serde_json::json;
 
-pub use config::{ExternalNetwork, FloatingIp, NatConfig};
+pub use config::{ExternalNetwork, FloatingIp, NatConfig, SnatConfig};
 pub use neigh::{NeighbourCache, NEIGHBOUR_SLOTS};
+pub use snat::{Class as SnatClass, Exhausted, Flow as SnatFlow, Mapping as SnatMapping, SnatMap};
 pub use stage::NatStage;
 pub use tables::NatTables;
 
@@ -54,14 +67,14 @@ pub static CONTRACT: AppContract = AppContract {
             reads: &[SOURCE_PORT_KEY, NETWORK_KEY],
             exits: &["external"],
             from_ports: false,
-            doc: "routed IPv4 from a VM port with no east-west route: translated to its floating IP and sent into the external network",
+            doc: "routed IPv4 from a VM port with no east-west route: translated to its floating IP, or else (SNAT) to this chassis' external address and a port of its own, and sent into the external network",
         },
         EntrySpec {
             name: "ingress",
             reads: &[DESTINATION_PORT_KEY],
             exits: &["internal"],
             from_ports: false,
-            doc: "frames delivered to a floating IP's port: IPv4 to the floating IP translated to the fixed IP; ARP learned and consumed",
+            doc: "frames delivered to a floating IP's port or the SNAT pseudo-port: IPv4 to the floating IP translated to the fixed IP, replies to a SNAT port translated to the connection's VM; ARP learned and consumed",
         },
     ],
     exits: &[
@@ -69,25 +82,30 @@ pub static CONTRACT: AppContract = AppContract {
             name: "external",
             writes: &[NETWORK_KEY, SOURCE_PORT_KEY],
             progress: true,
-            doc: "translated packets (TTL decremented) and ARP requests, in the external network, from the floating IP's port",
+            doc: "translated packets (TTL decremented) and ARP requests, in the external network, from the floating IP's port or the SNAT pseudo-port",
         },
         ExitSpec {
             name: "internal",
             writes: &[NETWORK_KEY, SOURCE_PORT_KEY, DESTINATION_PORT_KEY],
             progress: true,
-            doc: "packets translated back (TTL decremented), in the VM's network, to the VM's port, from the floating IP's port",
+            doc: "packets translated back (TTL decremented), in the VM's network, to the VM's port, from the floating IP's port or the SNAT pseudo-port",
         },
     ],
     drops: counters::DROPS,
-    tables: &["floating-ips", "external-networks", "neighbours"],
+    tables: &["floating-ips", "external-networks", "neighbours", "snat-mappings"],
 };
 
-/// The `nat` app: one per vertex; holds the neighbour cache its stages
-/// share.
+/// The `nat` app: one per vertex; holds the neighbour cache and the SNAT
+/// mapping table its stages share.
 #[derive(Debug)]
 pub struct NatApp {
     regs: stage::Regs,
     neighbours: Arc<NeighbourCache>,
+    /// The SNAT tables last built (control only, never the hot path): their
+    /// mapping table is carried into the next build when the external
+    /// address and port range stay (the stages reach it through the
+    /// tables).
+    snat: Mutex<Option<tables::SnatTables>>,
 }
 
 impl NatApp {
@@ -117,6 +135,7 @@ impl App for NatApp {
                 dst: ctx.regs.require(DESTINATION_PORT_KEY)?,
             },
             neighbours: Arc::new(NeighbourCache::default()),
+            snat: Mutex::new(None),
         })
     }
 
@@ -125,7 +144,11 @@ impl App for NatApp {
     }
 
     fn build_tables(&self, config: &NatConfig) -> Result<NatTables, String> {
-        NatTables::build(config, df_dp::sys::tsc_hz)
+        // A poisoned lock only means a panic elsewhere; the value is whole.
+        let mut last = self.snat.lock().unwrap_or_else(|p| p.into_inner());
+        let t = NatTables::build_reusing(config, df_dp::sys::tsc_hz, last.as_ref())?;
+        *last = t.snat().cloned();
+        Ok(t)
     }
 
     fn new_stage(self: &Arc<Self>, tables: Arc<RcuCell<NatTables>>) -> NatStage {
@@ -143,6 +166,7 @@ impl App for NatApp {
             })
             .collect();
         d["neighbours"] = json!(neighbours);
+        d["snat_mappings"] = tables.describe_mappings(df_dp::sys::tsc());
         d
     }
 }
@@ -174,6 +198,7 @@ mod tests {
                 dst: RegSlot::new(2).unwrap(),
             },
             neighbours: Arc::new(NeighbourCache::default()),
+            snat: Mutex::new(None),
         });
         let rcu = RcuDomain::new();
         let tables = Arc::new(RcuCell::new(&rcu, app.empty_tables()));
@@ -189,5 +214,49 @@ mod tests {
             d["neighbours"],
             json!([{"network_key": 7, "ip": "198.18.0.1", "mac": "02:00:00:00:00:09"}])
         );
+    }
+
+    #[test]
+    fn describe_shows_live_snat_mappings_and_rebuilds_keep_them() {
+        let app = NatApp {
+            regs: stage::Regs {
+                src: RegSlot::new(0).unwrap(),
+                net: RegSlot::new(1).unwrap(),
+                dst: RegSlot::new(2).unwrap(),
+            },
+            neighbours: Arc::new(NeighbourCache::default()),
+            snat: Mutex::new(None),
+        };
+        let json = r#"{"tsc_hz": 1000000000,
+            "external_networks": [{"network_key": 100, "cidr": "198.18.0.0/24"}],
+            "snat": {"external_ip": "198.18.0.2", "mac": "fa:16:3e:00:00:99", "port_key": 99,
+                     "external_network_key": 100, "snat_networks": [1]}}"#;
+        let cfg: NatConfig = serde_json::from_str(json).unwrap();
+        let t = app.build_tables(&cfg).unwrap();
+        assert_eq!(app.describe(&t)["snat_mappings"]["count"], 0);
+        let m = SnatMapping {
+            flow: SnatFlow {
+                vm_ip: "10.0.0.7".parse().unwrap(),
+                vm_port: 5000,
+                remote_ip: "8.8.8.8".parse().unwrap(),
+                remote_port: 53,
+                port_key: 7,
+                network_key: 1,
+            },
+            vm_mac: df_wire::EthernetAddress([2, 0, 0, 0, 0, 7]),
+            router_mac: df_wire::EthernetAddress([2, 0, 0, 0, 0, 1]),
+        };
+        let s = t.snat().unwrap();
+        let now = df_dp::sys::tsc();
+        let port = s
+            .map
+            .acquire(SnatClass::Udp, &m, now, u64::MAX / 2)
+            .unwrap();
+        // A new config with the same address and range keeps the mapping.
+        let t2 = app.build_tables(&cfg).unwrap();
+        let d = app.describe(&t2);
+        assert_eq!(d["snat_mappings"]["count"], 1);
+        assert_eq!(d["snat_mappings"]["mappings"][0]["external_port"], port);
+        assert_eq!(d["snat"]["port_key"], 99);
     }
 }

@@ -19,24 +19,35 @@
 //! Fragments: only a first fragment (offset 0) carries the transport
 //! header, so only its checksum is patched; the others change the IPv4
 //! header alone.
+//!
+//! **SNAT** (a source without a floating IP, in a network of
+//! `snat.snat_networks`): TTL, fragment, protocol, next hop and neighbour
+//! are decided first, then the connection's external port is claimed or
+//! reused in the shared [`SnatMap`](crate::SnatMap) and the source address
+//! and port (ICMP echo: identifier) rewritten, checksums patched
+//! incrementally. Replies to the SNAT pseudo-port are looked up by
+//! destination port (identifier), checked against the mapping's remote end,
+//! and translated back to the VM. Non-first fragments drop `fragment`.
 
 use std::net::Ipv4Addr;
 use std::sync::Arc;
 
-use df_dp::{Batch, EntryId, ExitId, Packet, RcuCell, RegSlot, Stage, StageIo};
+use df_dp::{Batch, DropId, EntryId, ExitId, Packet, RcuCell, RegSlot, Stage, StageIo};
 use df_wire::checksum::{update_ipv4_addr, update_u16};
 use df_wire::{
     ArpOperation, ArpPacket, ArpRepr, EtherType, EthernetAddress, EthernetFrame, EthernetRepr,
-    Icmpv4Packet, IpProtocol, Ipv4Packet, TcpPacket, UdpPacket, ARP_ETHERNET_IPV4_LEN,
-    ETHERNET_HEADER_LEN,
+    Icmpv4Message, Icmpv4Packet, IpProtocol, Ipv4Packet, TcpPacket, UdpPacket,
+    ARP_ETHERNET_IPV4_LEN, ETHERNET_HEADER_LEN,
 };
 
 use crate::counters::{
-    ARP_CONSUMED, ICMP_ERROR, MALFORMED, NEIGHBOUR_UNRESOLVED, NOT_FOR_FLOATING_IP, NOT_IPV4,
-    NO_FLOATING_IP, NO_GATEWAY, TTL_EXPIRED,
+    ARP_CONSUMED, FRAGMENT, ICMP_ERROR, MALFORMED, NEIGHBOUR_UNRESOLVED, NOT_FOR_FLOATING_IP,
+    NOT_IPV4, NO_FLOATING_IP, NO_GATEWAY, SNAT_EXHAUSTED, SNAT_NO_MAPPING, SNAT_UNSUPPORTED,
+    TTL_EXPIRED,
 };
 use crate::neigh::NeighbourCache;
-use crate::tables::{Fip, NatTables};
+use crate::snat::{Class, Flow, Mapping};
+use crate::tables::{NatTables, Own, SnatTables};
 use crate::trace;
 
 const EGRESS: EntryId = EntryId(0);
@@ -121,23 +132,34 @@ struct Ctx<'a> {
     neighbours: &'a NeighbourCache,
 }
 
-/// The IPv4 fields translation needs, read once from a checked header.
+/// The fields translation needs, read once from a checked header.
 #[derive(Debug, Clone, Copy)]
 struct V4 {
+    eth_src: EthernetAddress,
+    eth_dst: EthernetAddress,
     src: Ipv4Addr,
     dst: Ipv4Addr,
     ttl: u8,
     proto: IpProtocol,
-    /// The checksum to patch after the address: TCP or UDP of a first
-    /// fragment.
+    /// Fragment offset 0 (the transport header is here).
+    first: bool,
+    /// The transport header of a first fragment: which checksum to patch
+    /// after the address, which ports SNAT maps.
     l4: L4,
+    /// TCP/UDP source port; ICMP echo: the identifier; else 0.
+    sport: u16,
+    /// TCP/UDP destination port; ICMP echo: the identifier; else 0.
+    dport: u16,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum L4 {
+    /// Another protocol, a non-first fragment, or ICMP other than echo.
     None,
     Tcp,
     Udp,
+    EchoRequest,
+    EchoReply,
 }
 
 /// Why an IPv4 frame cannot be translated.
@@ -161,29 +183,40 @@ fn parse_v4(data: &[u8]) -> Option<Result<V4, Bad>> {
     }
     let first = ip.frag_offset() == 0;
     let proto = ip.protocol();
-    let l4 = match proto {
-        _ if !first => L4::None,
+    let (l4, sport, dport) = match proto {
+        _ if !first => (L4::None, 0, 0),
         IpProtocol::Tcp => match TcpPacket::new_checked(ip.payload()) {
-            Ok(_) => L4::Tcp,
+            Ok(tcp) => (L4::Tcp, tcp.src_port(), tcp.dst_port()),
             Err(_) => return Some(Err(Bad::Malformed)),
         },
         IpProtocol::Udp => match UdpPacket::new_checked(ip.payload()) {
-            Ok(_) => L4::Udp,
+            Ok(udp) => (L4::Udp, udp.src_port(), udp.dst_port()),
             Err(_) => return Some(Err(Bad::Malformed)),
         },
         IpProtocol::Icmp => match Icmpv4Packet::new_checked(ip.payload()) {
             Ok(icmp) if icmp.is_error() => return Some(Err(Bad::IcmpError)),
-            Ok(_) => L4::None,
+            Ok(icmp) => match icmp.msg_type() {
+                Icmpv4Message::EchoRequest => {
+                    (L4::EchoRequest, icmp.echo_ident(), icmp.echo_ident())
+                }
+                Icmpv4Message::EchoReply => (L4::EchoReply, icmp.echo_ident(), icmp.echo_ident()),
+                _ => (L4::None, 0, 0),
+            },
             Err(_) => return Some(Err(Bad::Malformed)),
         },
-        _ => L4::None,
+        _ => (L4::None, 0, 0),
     };
     Some(Ok(V4 {
+        eth_src: eth.src_addr(),
+        eth_dst: eth.dst_addr(),
         src: ip.src_addr(),
         dst: ip.dst_addr(),
         ttl: ip.ttl(),
         proto,
+        first,
         l4,
+        sport,
+        dport,
     }))
 }
 
@@ -229,7 +262,8 @@ fn translate(
     }
     ip.set_checksum(sum);
     match h.l4 {
-        L4::None => {}
+        // ICMP has no pseudo-header.
+        L4::None | L4::EchoRequest | L4::EchoReply => {}
         L4::Tcp => {
             let mut tcp = TcpPacket::new_unchecked(ip.payload_mut());
             let c = update_ipv4_addr(tcp.checksum(), old, new);
@@ -251,24 +285,70 @@ fn translate(
     eth.set_dst_addr(eth_dst);
 }
 
-/// Writes the ARP request "who has `target`? tell (Mf, P)" from the
-/// floating port of `fip` into `pkt` (a fresh buffer); false when it has no
-/// room.
-fn build_arp_request(pkt: &mut Packet, fip: &Fip, target: Ipv4Addr) -> bool {
+/// Rewrites in place the source (`Side::Src`) or destination port of a
+/// TCP/UDP first fragment, or the identifier of an ICMP echo, := `new`,
+/// patching the transport checksum. `h` came from `parse_v4` on this frame
+/// (and `translate` may have run since: it changes no length).
+#[inline]
+fn translate_port(data: &mut [u8], h: &V4, side: Side, new: u16) {
+    let Some(l3) = data.get_mut(ETH..) else {
+        return;
+    };
+    let old = match side {
+        Side::Src => h.sport,
+        Side::Dst => h.dport,
+    };
+    let mut ip = Ipv4Packet::new_unchecked(l3);
+    match h.l4 {
+        L4::None => {}
+        L4::Tcp => {
+            let mut tcp = TcpPacket::new_unchecked(ip.payload_mut());
+            let c = update_u16(tcp.checksum(), old, new);
+            match side {
+                Side::Src => tcp.set_src_port(new),
+                Side::Dst => tcp.set_dst_port(new),
+            }
+            tcp.set_checksum(c);
+        }
+        L4::Udp => {
+            let mut udp = UdpPacket::new_unchecked(ip.payload_mut());
+            let c = udp.checksum();
+            match side {
+                Side::Src => udp.set_src_port(new),
+                Side::Dst => udp.set_dst_port(new),
+            }
+            if c != 0 {
+                let c = update_u16(c, old, new);
+                udp.set_checksum(if c == 0 { 0xffff } else { c });
+            }
+        }
+        L4::EchoRequest | L4::EchoReply => {
+            let mut icmp = Icmpv4Packet::new_unchecked(ip.payload_mut());
+            let c = update_u16(icmp.checksum(), old, new);
+            icmp.set_echo_ident(new);
+            icmp.set_checksum(c);
+        }
+    }
+}
+
+/// Writes the ARP request "who has `target`? tell (M, A)" from our address
+/// `own` (a floating port, or the SNAT pseudo-port) into `pkt` (a fresh
+/// buffer); false when it has no room.
+fn build_arp_request(pkt: &mut Packet, own: &Own, target: Ipv4Addr) -> bool {
     let Some(buf) = pkt.append(ETH + ARP_ETHERNET_IPV4_LEN) else {
         return false;
     };
     let mut eth = EthernetFrame::new_unchecked(buf);
     EthernetRepr {
-        src_addr: fip.floating_mac,
+        src_addr: own.mac,
         dst_addr: EthernetAddress::BROADCAST,
         ethertype: EtherType::Arp,
     }
     .emit(&mut eth);
     ArpRepr {
         operation: ArpOperation::Request,
-        source_hardware_addr: fip.floating_mac,
-        source_protocol_addr: fip.floating_ip,
+        source_hardware_addr: own.mac,
+        source_protocol_addr: own.ip,
         target_hardware_addr: EthernetAddress::default(),
         target_protocol_addr: target,
     }
@@ -278,6 +358,19 @@ fn build_arp_request(pkt: &mut Packet, fip: &Fip, target: Ipv4Addr) -> bool {
 
 fn mac_u64(m: EthernetAddress) -> u64 {
     m.0.iter().fold(0, |w, &b| (w << 8) | u64::from(b))
+}
+
+/// The transport class SNAT maps a first fragment by, on egress (echo
+/// request) or ingress (echo reply).
+#[inline]
+fn class_of(l4: L4, egress: bool) -> Option<Class> {
+    match l4 {
+        L4::Tcp => Some(Class::Tcp),
+        L4::Udp => Some(Class::Udp),
+        L4::EchoRequest if egress => Some(Class::Icmp),
+        L4::EchoReply if !egress => Some(Class::Icmp),
+        _ => None,
+    }
 }
 
 impl Ctx<'_> {
@@ -300,10 +393,14 @@ impl Ctx<'_> {
                 Some(Ok(h)) => h,
             };
             let port = pkt.reg(self.regs.src);
-            io.note(&pkt, trace::FROM_NETWORK, u64::from(pkt.reg(self.regs.net)));
+            let net = pkt.reg(self.regs.net);
+            io.note(&pkt, trace::FROM_NETWORK, u64::from(net));
             io.note(&pkt, trace::SOURCE_IP, u64::from(u32::from(h.src)));
             let Some(fip) = t.by_source(port, u32::from(h.src)) else {
-                io.drop(pkt, NO_FLOATING_IP);
+                match t.snat().filter(|s| s.networks.contains(&net)) {
+                    Some(snat) => self.snat_egress(io, sent, pkt, &h, snat),
+                    None => io.drop(pkt, NO_FLOATING_IP),
+                }
                 continue;
             };
             io.note(
@@ -311,50 +408,107 @@ impl Ctx<'_> {
                 trace::FLOATING_IP,
                 u64::from(u32::from(fip.floating_ip)),
             );
-            if h.ttl <= 1 {
-                io.note(&pkt, trace::TTL_EXPIRED, u64::from(h.ttl));
-                io.drop(pkt, TTL_EXPIRED);
-                continue;
-            }
-            let ext = fip.ext;
-            let Some(hop) = ext.next_hop(u32::from(h.dst)) else {
-                io.drop(pkt, NO_GATEWAY);
-                continue;
+            let own = fip.own();
+            let mac = match self.next_hop_mac(io, sent, &pkt, &h, &own) {
+                Ok(mac) => mac,
+                Err(reason) => {
+                    io.drop(pkt, reason);
+                    continue;
+                }
             };
-            io.note(&pkt, trace::NEXT_HOP, u64::from(hop));
-            let hop = Ipv4Addr::from(hop);
-            let Some(mac) = self.neighbours.lookup(ext.key, hop) else {
-                self.resolve(io, sent, &pkt, fip, hop);
-                io.drop(pkt, NEIGHBOUR_UNRESOLVED);
-                continue;
-            };
-            io.note(&pkt, trace::NEXT_HOP_MAC, mac_u64(mac));
-            translate(
-                pkt.data_mut(),
-                &h,
-                Side::Src,
-                fip.floating_ip,
-                fip.floating_mac,
-                mac,
-            );
-            pkt.set_reg(self.regs.net, ext.key);
-            pkt.set_reg(self.regs.src, fip.floating_port_key);
+            translate(pkt.data_mut(), &h, Side::Src, own.ip, own.mac, mac);
+            pkt.set_reg(self.regs.net, own.ext.key);
+            pkt.set_reg(self.regs.src, own.port_key);
             io.send(EXTERNAL, pkt);
         }
     }
 
-    /// Sends an ARP request for `hop` out of `fip`'s floating port unless
-    /// one went less than the interval ago.
+    /// The TTL check and the MAC of the next hop towards `h.dst` from our
+    /// address `own`, or the reason to drop (an ARP request sent when
+    /// unresolved and not rate-limited).
+    #[inline]
+    fn next_hop_mac(
+        &self,
+        io: &mut StageIo<'_>,
+        sent: &mut [ArpSent],
+        pkt: &Packet,
+        h: &V4,
+        own: &Own,
+    ) -> Result<EthernetAddress, DropId> {
+        if h.ttl <= 1 {
+            io.note(pkt, trace::TTL_EXPIRED, u64::from(h.ttl));
+            return Err(TTL_EXPIRED);
+        }
+        let Some(hop) = own.ext.next_hop(u32::from(h.dst)) else {
+            return Err(NO_GATEWAY);
+        };
+        io.note(pkt, trace::NEXT_HOP, u64::from(hop));
+        let hop = Ipv4Addr::from(hop);
+        let Some(mac) = self.neighbours.lookup(own.ext.key, hop) else {
+            self.resolve(io, sent, pkt, own, hop);
+            return Err(NEIGHBOUR_UNRESOLVED);
+        };
+        io.note(pkt, trace::NEXT_HOP_MAC, mac_u64(mac));
+        Ok(mac)
+    }
+
+    /// SNAT of a packet from a VM without a floating IP: every drop is
+    /// decided before a port is claimed.
+    fn snat_egress(
+        &self,
+        io: &mut StageIo<'_>,
+        sent: &mut [ArpSent],
+        mut pkt: Packet,
+        h: &V4,
+        snat: &SnatTables,
+    ) {
+        let own = snat.own;
+        io.note(&pkt, trace::SNAT_IP, u64::from(u32::from(own.ip)));
+        if !h.first {
+            return io.drop(pkt, FRAGMENT);
+        }
+        let Some(class) = class_of(h.l4, true) else {
+            return io.drop(pkt, SNAT_UNSUPPORTED);
+        };
+        let mac = match self.next_hop_mac(io, sent, &pkt, h, &own) {
+            Ok(mac) => mac,
+            Err(reason) => return io.drop(pkt, reason),
+        };
+        let m = Mapping {
+            flow: Flow {
+                vm_ip: h.src,
+                vm_port: h.sport,
+                remote_ip: h.dst,
+                remote_port: if class == Class::Icmp { 0 } else { h.dport },
+                port_key: pkt.reg(self.regs.src),
+                network_key: pkt.reg(self.regs.net),
+            },
+            vm_mac: h.eth_src,
+            router_mac: h.eth_dst,
+        };
+        let Ok(ext_port) = snat.map.acquire(class, &m, io.now(), snat.timeout(class)) else {
+            return io.drop(pkt, SNAT_EXHAUSTED);
+        };
+        io.note(&pkt, trace::SNAT_PORT, u64::from(ext_port));
+        translate(pkt.data_mut(), h, Side::Src, own.ip, own.mac, mac);
+        translate_port(pkt.data_mut(), h, Side::Src, ext_port);
+        pkt.set_reg(self.regs.net, own.ext.key);
+        pkt.set_reg(self.regs.src, own.port_key);
+        io.send(EXTERNAL, pkt);
+    }
+
+    /// Sends an ARP request for `hop` from our address `own` unless one
+    /// went less than the interval ago.
     #[cold]
     fn resolve(
         &self,
         io: &mut StageIo<'_>,
         sent: &mut [ArpSent],
         pkt: &Packet,
-        fip: &Fip,
+        own: &Own,
         hop: Ipv4Addr,
     ) {
-        let (net, ip) = (fip.ext.key, u32::from(hop));
+        let (net, ip) = (own.ext.key, u32::from(hop));
         if !arp_allowed(sent, net, ip, io.now(), self.t.arp_interval) {
             io.note(pkt, trace::ARP_RATE_LIMITED, u64::from(ip));
             return;
@@ -364,7 +518,7 @@ impl Ctx<'_> {
         let Some(mut req) = io.alloc() else {
             return;
         };
-        if !build_arp_request(&mut req, fip, hop) {
+        if !build_arp_request(&mut req, own, hop) {
             // A fresh buffer always holds 42 bytes.
             io.drop(req, NEIGHBOUR_UNRESOLVED);
             return;
@@ -374,7 +528,7 @@ impl Ctx<'_> {
         req.meta_mut().flags = m.flags;
         req.meta_mut().trace_id = m.trace_id;
         req.set_reg(self.regs.net, net);
-        req.set_reg(self.regs.src, fip.floating_port_key);
+        req.set_reg(self.regs.src, own.port_key);
         io.send(EXTERNAL, req);
     }
 
@@ -383,9 +537,15 @@ impl Ctx<'_> {
         for mut pkt in batch.drain() {
             let port = pkt.reg(self.regs.dst);
             io.note(&pkt, trace::FLOATING_PORT, u64::from(port));
-            let Some(fip) = t.by_floating_port(port) else {
-                io.drop(pkt, NO_FLOATING_IP);
-                continue;
+            let fip = t.by_floating_port(port);
+            let snat = t.snat().filter(|s| s.own.port_key == port);
+            let own = match (fip, snat) {
+                (Some(f), _) => f.own(),
+                (None, Some(s)) => s.own,
+                (None, None) => {
+                    io.drop(pkt, NO_FLOATING_IP);
+                    continue;
+                }
             };
             let ethertype = match EthernetFrame::new_checked(pkt.data()) {
                 Ok(eth) => eth.ethertype(),
@@ -395,7 +555,7 @@ impl Ctx<'_> {
                 }
             };
             if ethertype == EtherType::Arp {
-                self.learn(io, pkt, fip);
+                self.learn(io, pkt, &own);
                 continue;
             }
             let h = match parse_v4(pkt.data()) {
@@ -413,20 +573,31 @@ impl Ctx<'_> {
                 }
                 Some(Ok(h)) => h,
             };
-            if h.dst != fip.floating_ip {
+            if h.dst != own.ip {
                 io.drop(pkt, NOT_FOR_FLOATING_IP);
                 continue;
             }
-            io.note(
-                &pkt,
-                trace::FLOATING_IP,
-                u64::from(u32::from(fip.floating_ip)),
-            );
             if h.ttl <= 1 {
                 io.note(&pkt, trace::TTL_EXPIRED, u64::from(h.ttl));
                 io.drop(pkt, TTL_EXPIRED);
                 continue;
             }
+            let fip = match (fip, snat) {
+                (Some(f), _) => f,
+                (None, Some(s)) => {
+                    self.snat_ingress(io, pkt, &h, s);
+                    continue;
+                }
+                (None, None) => {
+                    io.drop(pkt, NO_FLOATING_IP);
+                    continue;
+                }
+            };
+            io.note(
+                &pkt,
+                trace::FLOATING_IP,
+                u64::from(u32::from(fip.floating_ip)),
+            );
             io.note(&pkt, trace::FIXED_IP, u64::from(u32::from(fip.fixed_ip)));
             translate(
                 pkt.data_mut(),
@@ -443,18 +614,56 @@ impl Ctx<'_> {
         }
     }
 
-    /// Learns the sender of an ARP message to `fip`'s port (when it is an
-    /// on-link unicast neighbour) and consumes the message.
-    fn learn(&self, io: &mut StageIo<'_>, pkt: Packet, fip: &Fip) {
+    /// SNAT of a reply to the chassis' external address: the mapping of its
+    /// destination port (identifier), if live and for this remote end.
+    fn snat_ingress(&self, io: &mut StageIo<'_>, mut pkt: Packet, h: &V4, snat: &SnatTables) {
+        io.note(&pkt, trace::SNAT_IP, u64::from(u32::from(h.dst)));
+        if !h.first {
+            return io.drop(pkt, FRAGMENT);
+        }
+        let Some(class) = class_of(h.l4, false) else {
+            return io.drop(pkt, SNAT_UNSUPPORTED);
+        };
+        io.note(&pkt, trace::SNAT_PORT, u64::from(h.dport));
+        let (remote, rport) = (h.src, h.sport);
+        let m = snat.map.lookup(
+            class,
+            h.dport,
+            |m| m.flow.remote_ip == remote && (class == Class::Icmp || m.flow.remote_port == rport),
+            io.now(),
+            snat.timeout(class),
+        );
+        let Some(m) = m else {
+            return io.drop(pkt, SNAT_NO_MAPPING);
+        };
+        io.note(&pkt, trace::SNAT_VM_IP, u64::from(u32::from(m.flow.vm_ip)));
+        translate(
+            pkt.data_mut(),
+            h,
+            Side::Dst,
+            m.flow.vm_ip,
+            m.router_mac,
+            m.vm_mac,
+        );
+        translate_port(pkt.data_mut(), h, Side::Dst, m.flow.vm_port);
+        pkt.set_reg(self.regs.net, m.flow.network_key);
+        pkt.set_reg(self.regs.dst, m.flow.port_key);
+        pkt.set_reg(self.regs.src, snat.own.port_key);
+        io.send(INTERNAL, pkt);
+    }
+
+    /// Learns the sender of an ARP message to our address `own` (when it is
+    /// an on-link unicast neighbour) and consumes the message.
+    fn learn(&self, io: &mut StageIo<'_>, pkt: Packet, own: &Own) {
         let arp = EthernetFrame::new_checked(pkt.data())
             .and_then(|eth| ArpRepr::parse(&ArpPacket::new_unchecked(eth.payload())));
         let Ok(arp) = arp else {
             return io.drop(pkt, MALFORMED);
         };
         let (ip, mac) = (arp.source_protocol_addr, arp.source_hardware_addr);
-        let ext = fip.ext;
+        let ext = own.ext;
         let ok = !ip.is_unspecified()
-            && ip != fip.floating_ip
+            && ip != own.ip
             && ext.on_link(u32::from(ip))
             && mac.is_unicast()
             && mac != EthernetAddress::default()
@@ -486,3 +695,6 @@ impl Stage for NatStage {
 
 #[cfg(test)]
 mod tests;
+
+#[cfg(test)]
+mod snat_tests;

@@ -8,14 +8,22 @@
 //! with its own floating IP), ingress by the port l2 delivered it to (the
 //! floating IP's own port on the external network). Both resolve to the same
 //! record.
+//!
+//! SNAT (optional) adds this chassis' own address on an external network,
+//! the set of tenant networks allowed to use it, the idle timeouts in TSC
+//! cycles, and the shared [`SnatMap`]. The map is handed from one build to
+//! the next by the app (see [`NatTables::build_reusing`]) so that a config
+//! change that keeps the address and port range keeps the connections.
 
 use std::net::Ipv4Addr;
+use std::sync::Arc;
 
 use df_wire::EthernetAddress;
-use hashbrown::HashMap;
+use hashbrown::{HashMap, HashSet};
 use serde_json::json;
 
 use crate::config::NatConfig;
+use crate::snat::{Class, SnatMap};
 
 /// An external network, as the stage needs it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -46,6 +54,37 @@ impl ExtNet {
     }
 }
 
+/// An address of this chassis on an external network, with its port there:
+/// a floating IP's port, or the SNAT address's pseudo-port.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Own {
+    pub(crate) ip: Ipv4Addr,
+    pub(crate) mac: EthernetAddress,
+    pub(crate) port_key: u32,
+    pub(crate) ext: ExtNet,
+}
+
+/// SNAT through this chassis' external address.
+#[derive(Debug, Clone)]
+pub(crate) struct SnatTables {
+    /// The external address, its MAC, pseudo-port and network.
+    pub(crate) own: Own,
+    /// Tenant network keys allowed to SNAT.
+    pub(crate) networks: HashSet<u32>,
+    /// Idle timeouts in TSC cycles, indexed by [`Class`].
+    pub(crate) timeouts: [u64; 3],
+    /// The shared mapping table.
+    pub(crate) map: Arc<SnatMap>,
+}
+
+impl SnatTables {
+    /// The idle timeout of `class`, in TSC cycles.
+    #[inline]
+    pub(crate) fn timeout(&self, class: Class) -> u64 {
+        self.timeouts.get(class as usize).copied().unwrap_or(0)
+    }
+}
+
 /// One floating IP, addresses as host-order `u32`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Fip {
@@ -60,6 +99,19 @@ pub(crate) struct Fip {
     pub(crate) ext: ExtNet,
 }
 
+impl Fip {
+    /// The floating IP as an address of ours on its external network.
+    #[inline]
+    pub(crate) fn own(&self) -> Own {
+        Own {
+            ip: self.floating_ip,
+            mac: self.floating_mac,
+            port_key: self.floating_port_key,
+            ext: self.ext,
+        }
+    }
+}
+
 /// Lookup-ready floating IPs.
 #[derive(Debug, Clone, Default)]
 pub struct NatTables {
@@ -71,7 +123,12 @@ pub struct NatTables {
     pub(crate) networks: Vec<ExtNet>,
     /// Minimum TSC cycles between two ARP requests for one (network, IP).
     pub(crate) arp_interval: u64,
+    /// SNAT, when configured.
+    pub(crate) snat: Option<SnatTables>,
 }
+
+/// Mappings `describe` lists at most.
+pub(crate) const DESCRIBE_MAPPINGS: usize = 100;
 
 /// The egress key: (VM port key, fixed IP).
 #[inline]
@@ -126,6 +183,24 @@ impl NatTables {
     /// floating IP, floating port key or (port key, fixed IP) listed twice;
     /// a zero `tsc_hz`. Each names the field.
     pub fn build(cfg: &NatConfig, measured_hz: impl FnOnce() -> u64) -> Result<NatTables, String> {
+        Self::build_reusing(cfg, measured_hz, None)
+    }
+
+    /// As [`NatTables::build`], taking over the mapping table of `prev` (the
+    /// SNAT tables last built) when the external address and port range are
+    /// unchanged, so that live connections survive the new config.
+    ///
+    /// # Errors
+    /// Those of [`NatTables::build`], and for `snat`: a zero key, a
+    /// non-unicast MAC or address, an external network not listed, an
+    /// address or port key that is also a floating IP's, `port_min` 0 or
+    /// above `port_max`, a zero timeout, a zero or repeated
+    /// `snat_networks` entry.
+    pub(crate) fn build_reusing(
+        cfg: &NatConfig,
+        measured_hz: impl FnOnce() -> u64,
+        prev: Option<&SnatTables>,
+    ) -> Result<NatTables, String> {
         let mut t = NatTables::default();
         if cfg.tsc_hz == Some(0) {
             return Err("tsc_hz: 0 is not a frequency (omit it to measure the TSC)".into());
@@ -228,11 +303,146 @@ impl NatTables {
         }
         let hz = match cfg.tsc_hz {
             Some(hz) => hz,
-            None if cfg.floating_ips.is_empty() => 0,
+            None if cfg.floating_ips.is_empty() && cfg.snat.is_none() => 0,
             None => measured_hz(),
         };
         t.arp_interval = hz / 10;
+        if let Some(s) = &cfg.snat {
+            t.snat = Some(t.build_snat(s, hz, prev)?);
+        }
         Ok(t)
+    }
+
+    fn build_snat(
+        &self,
+        s: &crate::config::SnatConfig,
+        hz: u64,
+        prev: Option<&SnatTables>,
+    ) -> Result<SnatTables, String> {
+        for (name, key) in [
+            ("port_key", s.port_key),
+            ("external_network_key", s.external_network_key),
+        ] {
+            if key == 0 {
+                return Err(format!("snat.{name}: must not be 0"));
+            }
+        }
+        if !unicast_mac(s.mac) {
+            return Err(format!("snat.mac: {} is not a unicast MAC address", s.mac));
+        }
+        if !unicast_ip(s.external_ip) {
+            return Err(format!(
+                "snat.external_ip: {} is not a unicast IPv4 address",
+                s.external_ip
+            ));
+        }
+        let Some(&ext) = self
+            .networks
+            .iter()
+            .find(|n| n.key == s.external_network_key)
+        else {
+            return Err(format!(
+                "snat.external_network_key: {} is not in external_networks",
+                s.external_network_key
+            ));
+        };
+        if let Some(j) = self
+            .fips
+            .iter()
+            .position(|f| f.floating_ip == s.external_ip)
+        {
+            return Err(format!(
+                "snat.external_ip: {} is also floating_ips[{j}].floating_ip",
+                s.external_ip
+            ));
+        }
+        if let Some(&j) = self.by_floating_port.get(&s.port_key) {
+            return Err(format!(
+                "snat.port_key: {} is also floating_ips[{j}].floating_port_key",
+                s.port_key
+            ));
+        }
+        if s.port_min == 0 {
+            return Err("snat.port_min: must not be 0".into());
+        }
+        if s.port_min > s.port_max {
+            return Err(format!(
+                "snat.port_min: {} is above port_max {}",
+                s.port_min, s.port_max
+            ));
+        }
+        let mut timeouts = [0u64; 3];
+        for (class, name, secs) in [
+            (Class::Tcp, "tcp_timeout_secs", s.tcp_timeout_secs),
+            (Class::Udp, "udp_timeout_secs", s.udp_timeout_secs),
+            (Class::Icmp, "icmp_timeout_secs", s.icmp_timeout_secs),
+        ] {
+            if secs == 0 {
+                return Err(format!("snat.{name}: must not be 0"));
+            }
+            if let Some(t) = timeouts.get_mut(class as usize) {
+                *t = u64::from(secs).saturating_mul(hz);
+            }
+        }
+        let mut networks = HashSet::new();
+        for (i, &n) in s.snat_networks.iter().enumerate() {
+            if n == 0 {
+                return Err(format!("snat.snat_networks[{i}]: must not be 0"));
+            }
+            if !networks.insert(n) {
+                return Err(format!("snat.snat_networks[{i}]: {n} is listed twice"));
+            }
+        }
+        let map = match prev {
+            Some(p) if p.own.ip == s.external_ip && p.map.range() == (s.port_min, s.port_max) => {
+                p.map.clone()
+            }
+            _ => Arc::new(SnatMap::new(s.port_min, s.port_max)),
+        };
+        Ok(SnatTables {
+            own: Own {
+                ip: s.external_ip,
+                mac: s.mac,
+                port_key: s.port_key,
+                ext,
+            },
+            networks,
+            timeouts,
+            map,
+        })
+    }
+
+    /// The SNAT tables, when configured.
+    pub(crate) fn snat(&self) -> Option<&SnatTables> {
+        self.snat.as_ref()
+    }
+
+    /// The live SNAT mappings at TSC `now`: their count and the first
+    /// [`DESCRIBE_MAPPINGS`]; `Null` without SNAT.
+    pub(crate) fn describe_mappings(&self, now: u64) -> serde_json::Value {
+        let Some(s) = &self.snat else {
+            return serde_json::Value::Null;
+        };
+        let (count, list) = s.map.entries(now, s.timeouts, DESCRIBE_MAPPINGS);
+        let list: Vec<_> = list
+            .into_iter()
+            .map(|(class, port, m, idle)| {
+                json!({
+                    "protocol": class.name(),
+                    "external_port": port,
+                    "vm_ip": m.flow.vm_ip.to_string(),
+                    "vm_port": m.flow.vm_port,
+                    "remote_ip": m.flow.remote_ip.to_string(),
+                    "remote_port": m.flow.remote_port,
+                    "port_key": m.flow.port_key,
+                    "network_key": m.flow.network_key,
+                    "vm_mac": m.vm_mac.to_string(),
+                    "router_mac": m.router_mac.to_string(),
+                    "idle_tsc": idle,
+                })
+            })
+            .collect();
+        json!({"count": count, "mappings": list})
     }
 
     /// The floating IP of traffic from (`port_key`, `src`).
@@ -279,10 +489,26 @@ impl NatTables {
                 })
             })
             .collect();
+        let snat = self.snat.as_ref().map(|s| {
+            let mut nets: Vec<u32> = s.networks.iter().copied().collect();
+            nets.sort_unstable();
+            let (lo, hi) = s.map.range();
+            json!({
+                "external_ip": s.own.ip.to_string(),
+                "mac": s.own.mac.to_string(),
+                "port_key": s.own.port_key,
+                "external_network_key": s.own.ext.key,
+                "snat_networks": nets,
+                "port_min": lo,
+                "port_max": hi,
+                "timeouts_tsc": {"tcp": s.timeouts[0], "udp": s.timeouts[1], "icmp": s.timeouts[2]},
+            })
+        });
         json!({
             "floating_ips": fips,
             "external_networks": nets,
             "arp_interval_tsc": self.arp_interval,
+            "snat": snat,
         })
     }
 }

@@ -30,3 +30,11 @@ pub(crate) const LEARNED_MAC: &str = "nat: learned neighbour mac";
 pub(crate) const NOT_LEARNED: &str = "nat: arp sender not learned";
 /// Note: ingress, the fixed IP the packet is translated to.
 pub(crate) const FIXED_IP: &str = "nat: fixed ip";
+/// Note: SNAT, the chassis' external address (egress: the new source;
+/// ingress: the destination).
+pub(crate) const SNAT_IP: &str = "nat: snat external ip";
+/// Note: SNAT, the external port (ICMP: identifier) of the connection
+/// (egress: claimed or reused; ingress: looked up).
+pub(crate) const SNAT_PORT: &str = "nat: snat external port";
+/// Note: SNAT ingress, the VM address the reply is translated to.
+pub(crate) const SNAT_VM_IP: &str = "nat: snat vm ip";

@@ -262,7 +262,7 @@ pub fn compile(snap: &Snapshot, local: &Local) -> Compiled {
     // listed for unicast lookup (the overlay reaches them); floods go to the
     // local ports and, once, to the other chassis.
     // Floating IPs of local ports bring their external networks here.
-    let nat = crate::nat::nat(snap, &locals, warn);
+    let nat = crate::nat::nat(snap, &local.chassis, &locals, warn);
     let switched: BTreeSet<u32> = local_nets.union(&nat.external_networks).copied().collect();
     let mut nets: BTreeMap<u32, Vec<L2Port>> = crate::overlay::reachable_networks(snap, &switched)
         .into_iter()
@@ -314,6 +314,10 @@ pub fn compile(snap: &Snapshot, local: &Local) -> Compiled {
     }
     let uplinks = provider(snap, local, &switched, &mut out.configs, warn);
     let overlay = crate::overlay::overlay(snap, local, &local_nets, &local_keys, warn);
+    // This chassis' SNAT address answers ARP on its external network.
+    for (nk, p) in nat.fdb.iter().cloned() {
+        nets.entry(nk).or_default().push(p);
+    }
     out.configs.l2.networks = nets
         .into_iter()
         .map(|(network_key, ports)| L2Network {

@@ -11,8 +11,10 @@
 use std::collections::BTreeSet;
 use std::net::IpAddr;
 
-use df_app_nat::{ExternalNetwork, FloatingIp as NatFip, NatConfig};
-use df_model::{FloatingIp, LogicalPort, LogicalRouter, LogicalSwitch, Snapshot, Subnet};
+use std::net::Ipv4Addr;
+
+use df_app_nat::{ExternalNetwork, FloatingIp as NatFip, NatConfig, SnatConfig};
+use df_model::{Chassis, FloatingIp, LogicalPort, LogicalRouter, LogicalSwitch, Snapshot, Subnet};
 use df_wire::EthernetAddress;
 
 use crate::compile::LocalPort;
@@ -26,12 +28,31 @@ pub(crate) struct Nat {
     pub(crate) floating_keys: Vec<u32>,
     /// External networks switched here for the floating IPs.
     pub(crate) external_networks: BTreeSet<u32>,
-    /// Router keys with a floating IP here: unrouted traffic goes to `nat`.
+    /// Router keys with a floating IP or SNAT here: unrouted traffic goes
+    /// to `nat`.
     pub(crate) routers: BTreeSet<u32>,
+    /// FDB entries on external networks for this chassis' SNAT address.
+    pub(crate) fdb: Vec<(u32, df_app_l2::L2Port)>,
 }
 
-/// Compiles the floating IPs of the local ports.
-pub(crate) fn nat(snap: &Snapshot, locals: &[LocalPort<'_>], warn: &mut Vec<String>) -> Nat {
+/// The bit that marks the port key of a chassis' SNAT address on external
+/// network `n`: `SNAT_KEY_BIT | n`.
+pub const SNAT_KEY_BIT: u32 = 0x2000_0000;
+
+/// The MAC of a chassis' SNAT address (locally administered, made from
+/// the address, as Dragonflow's `91:92:<ip>` but unicast).
+fn snat_mac(ip: Ipv4Addr) -> EthernetAddress {
+    let o = ip.octets();
+    EthernetAddress([0x02, 0x92, o[0], o[1], o[2], o[3]])
+}
+
+/// Compiles the floating IPs of the local ports and this chassis' SNAT.
+pub(crate) fn nat(
+    snap: &Snapshot,
+    chassis: &str,
+    locals: &[LocalPort<'_>],
+    warn: &mut Vec<String>,
+) -> Nat {
     let mut out = Nat::default();
     for fip in snap.iter::<FloatingIp>() {
         let Some(port_id) = fip.lport.as_deref() else {
@@ -139,5 +160,111 @@ pub(crate) fn nat(snap: &Snapshot, locals: &[LocalPort<'_>], warn: &mut Vec<Stri
             out.routers.insert(k);
         }
     }
+    snat(snap, chassis, locals, &mut out, warn);
     out
+}
+
+/// Distributed SNAT (Dragonflow's chassis_snat): the VMs here behind a
+/// router whose external gateway has SNAT on leave as this chassis'
+/// `external_host_ip`, a pseudo-port of the external network.
+fn snat(
+    snap: &Snapshot,
+    chassis: &str,
+    locals: &[LocalPort<'_>],
+    out: &mut Nat,
+    warn: &mut Vec<String>,
+) {
+    let local_nets: BTreeSet<&str> = locals.iter().map(|l| l.lport.lswitch.as_str()).collect();
+    let routers: Vec<&LogicalRouter> = snap
+        .iter::<LogicalRouter>()
+        .filter(|r| {
+            r.external_gateway.as_ref().is_some_and(|g| g.enable_snat)
+                && r.ports
+                    .iter()
+                    .any(|p| local_nets.contains(p.lswitch.as_str()))
+        })
+        .collect();
+    let Some(first) = routers.first() else {
+        return;
+    };
+    let Some(IpAddr::V4(ip)) = snap
+        .get::<Chassis>(chassis)
+        .and_then(|c| c.external_host_ip)
+    else {
+        warn.push(format!(
+            "router `{}` has SNAT on, but chassis `{chassis}` has no external_host_ip: VMs here without a floating IP cannot reach its external network (set [chassis] external_ip in dfswitchd.toml)",
+            first.id
+        ));
+        return;
+    };
+    let Some(gw) = first.external_gateway.as_ref() else {
+        return;
+    };
+    let Some(ext) = snap.get::<LogicalSwitch>(&gw.network) else {
+        return;
+    };
+    let Some(ext_key) = ext.unique_key else {
+        return;
+    };
+    let Some(subnet) = snap
+        .iter::<Subnet>()
+        .find(|s| s.lswitch == ext.id && s.cidr.contains(IpAddr::V4(ip)))
+    else {
+        warn.push(format!(
+            "chassis `{chassis}` external_host_ip {ip} is in no subnet of external network `{}`: no SNAT here",
+            ext.id
+        ));
+        return;
+    };
+    let mut snat_networks = BTreeSet::new();
+    for r in &routers {
+        if r.external_gateway.as_ref().map(|g| g.network.as_str()) != Some(ext.id.as_str()) {
+            warn.push(format!(
+                "router `{}` has SNAT to another external network than `{}`: a chassis SNATs to one external network; its VMs here get no SNAT",
+                r.id, ext.id
+            ));
+            continue;
+        }
+        for p in &r.ports {
+            if let Some(k) = snap
+                .get::<LogicalSwitch>(&p.lswitch)
+                .and_then(|s| s.unique_key)
+            {
+                snat_networks.insert(k);
+            }
+        }
+        if let Some(k) = r.unique_key {
+            out.routers.insert(k);
+        }
+    }
+    if !out.external_networks.contains(&ext_key) {
+        out.config.external_networks.push(ExternalNetwork {
+            network_key: ext_key,
+            cidr: subnet.cidr.to_string(),
+            gateway: match subnet.gateway_ip {
+                Some(IpAddr::V4(g)) => Some(g),
+                _ => None,
+            },
+        });
+        out.external_networks.insert(ext_key);
+    }
+    let key = SNAT_KEY_BIT | ext_key;
+    let mac = snat_mac(ip);
+    out.config.snat = Some(SnatConfig::new(
+        ip,
+        mac,
+        key,
+        ext_key,
+        snat_networks.into_iter().collect(),
+    ));
+    out.floating_keys.push(key);
+    out.fdb.push((
+        ext_key,
+        df_app_l2::L2Port {
+            port_key: key,
+            mac,
+            ips: vec![IpAddr::V4(ip)],
+            flood: false,
+        },
+    ));
 }

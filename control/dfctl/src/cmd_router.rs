@@ -9,8 +9,8 @@
 
 use anyhow::Result;
 use df_model::{
-    device_owner, FloatingIp, HostRoute, IpNetwork, LogicalPort, LogicalRouter, LogicalRouterPort,
-    Model, Subnet,
+    device_owner, ExternalGateway, FloatingIp, HostRoute, IpNetwork, LogicalPort, LogicalRouter,
+    LogicalRouterPort, LogicalSwitch, Model, Subnet,
 };
 
 use crate::cli::{Global, RouteArgs, RouterCommand};
@@ -28,8 +28,29 @@ pub async fn run(g: &Global, cmd: RouterCommand) -> Result<()> {
     let db = crate::db::open(g).await?;
     let db = db.as_ref();
     match cmd {
-        RouterCommand::Create { name, id } => {
+        RouterCommand::Create {
+            name,
+            id,
+            external_gateway,
+            disable_snat,
+        } => {
             objects::check_name_free::<LogicalRouter>(db, &name).await?;
+            let external_gateway = match external_gateway {
+                None => None,
+                Some(n) => {
+                    let net = objects::resolve::<LogicalSwitch>(db, &n).await?;
+                    if !net.obj.is_external {
+                        fail!(
+                            "network `{}` is not external; a router's gateway is a network created with `dfctl network create --external`",
+                            label(&net.obj)
+                        );
+                    }
+                    Some(ExternalGateway {
+                        network: net.obj.id.clone(),
+                        enable_snat: !disable_snat,
+                    })
+                }
+            };
             let r = LogicalRouter {
                 id: id.unwrap_or_else(objects::new_id),
                 topic: g.topic.clone(),
@@ -38,6 +59,7 @@ pub async fn run(g: &Global, cmd: RouterCommand) -> Result<()> {
                 unique_key: None,
                 ports: Vec::new(),
                 routes: Vec::new(),
+                external_gateway,
             };
             let r = objects::create(db, r).await?;
             print_obj(g, &r, Some(format!("created router {}", label(&r))));

@@ -6,6 +6,7 @@
 //! [chassis]
 //! id = "host1"                 # default: the host name
 //! tunnel_ip = "192.0.2.10"     # optional until tunnels are used
+//! external_ip = "198.51.100.7" # optional: this host's SNAT address on the external network
 //!
 //! [store]
 //! url = "file:///var/lib/dragonflow-rs/nb.redb"   # or etcd://127.0.0.1:2379
@@ -94,6 +95,9 @@ pub struct ChassisSection {
     pub id: Option<String>,
     /// The tunnel endpoint address registered for this chassis.
     pub tunnel_ip: Option<IpAddr>,
+    /// This chassis' address on the external network (Dragonflow's
+    /// `external_host_ip`): VMs behind a router with SNAT leave as it.
+    pub external_ip: Option<IpAddr>,
 }
 
 /// `[store]`.

@@ -376,6 +376,9 @@ async fn follow_store(
     let underlay_binding = underlay(&cfg, &shared.ports);
     let mut chassis_json =
         serde_json::json!({"id": chassis, "ip": ip, "tunnel_types": ["geneve", "vxlan"]});
+    if let Some(ip) = cfg.chassis.external_ip {
+        chassis_json["external_host_ip"] = ip.to_string().into();
+    }
     if let Some(u) = &underlay_binding {
         let m = u.mac;
         chassis_json["tunnel_mac"] = format!(

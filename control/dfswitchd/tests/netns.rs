@@ -967,12 +967,15 @@ fn floating_ip_reaches_a_vm_from_the_external_network_and_back() {
     let mut env = Env::new("x");
     let tag = env.tag.clone();
     let ma = env.vm("a", "203.0.113.10/24", Some("203.0.113.1"));
+    let mb = env.vm("b", "203.0.113.20/24", Some("203.0.113.1"));
     env.vm("h", "198.18.0.50/24", Some("198.18.0.1"));
     let seed = concat!(env!("CARGO_MANIFEST_DIR"), "/../../etc/layouts/seed.yaml");
     let cfg = format!(
-        "{}{}[[port]]\nname = \"uplink\"\ndevice = \"net_af_packet1,iface={tag}hh,qdisc_bypass=1\"\nphysical_network = \"physnet1\"\n",
-        base_config(&env.dir, &tag, &format!("layout = \"{seed}\"")),
+        "{}{}{}[[port]]\nname = \"uplink\"\ndevice = \"net_af_packet2,iface={tag}hh,qdisc_bypass=1\"\nphysical_network = \"physnet1\"\n",
+        base_config(&env.dir, &tag, &format!("layout = \"{seed}\""))
+            .replace("id = \"e2e\"\n", "id = \"e2e\"\nexternal_ip = \"198.18.0.200\"\n"),
         port(&tag, "a", 0),
+        port(&tag, "b", 1),
     );
     let sock = env.start_daemon(&cfg);
     common::network(
@@ -990,12 +993,14 @@ fn floating_ip_reaches_a_vm_from_the_external_network_and_back() {
         Some("198.18.0.1"),
     );
     common::allow_all_group(&sock);
-    put(
-        &sock,
-        "lport",
-        serde_json::json!({"id": "vma", "topic": "e2e", "version": 1, "lswitch": "n1", "macs": [ma],
-            "ips": ["203.0.113.10"], "security_groups": ["all"]}),
-    );
+    for (id, mac, ip) in [("vma", &ma, "203.0.113.10"), ("vmb", &mb, "203.0.113.20")] {
+        put(
+            &sock,
+            "lport",
+            serde_json::json!({"id": id, "topic": "e2e", "version": 1, "lswitch": "n1", "macs": [mac],
+                "ips": [ip], "security_groups": ["all"]}),
+        );
+    }
     let rkey = put(
         &sock,
         "lport",
@@ -1005,7 +1010,8 @@ fn floating_ip_reaches_a_vm_from_the_external_network_and_back() {
     put(
         &sock,
         "lrouter",
-        serde_json::json!({"id": "r1", "topic": "e2e", "version": 1, "routes": [], "ports": [
+        serde_json::json!({"id": "r1", "topic": "e2e", "version": 1, "routes": [],
+            "external_gateway": {"network": "ext", "enable_snat": true}, "ports": [
             {"id": "rp1", "topic": "e2e", "mac": "fa:16:3e:00:01:01", "lswitch": "n1", "network": "203.0.113.1/24", "unique_key": rkey}]}),
     );
     put(
@@ -1020,7 +1026,7 @@ fn floating_ip_reaches_a_vm_from_the_external_network_and_back() {
         serde_json::json!({"id": "fip1", "topic": "e2e", "version": 1, "floating_ip_address": "198.18.0.100",
             "fixed_ip_address": "203.0.113.10", "lport": "vma", "floating_lport": "fip1-port", "lrouter": "r1"}),
     );
-    wait_for_objects(&sock, 9);
+    wait_for_objects(&sock, 10);
     let st = mgmt(&sock, Request::Status);
     assert_eq!(st["controller"]["warnings"], serde_json::json!([]), "{st}");
     let fail = |what: &str, text: &str| -> ! {
@@ -1078,6 +1084,49 @@ fn floating_ip_reaches_a_vm_from_the_external_network_and_back() {
     assert!(
         log.contains("198.18.0.50"),
         "the server saw the external host's address: {log}"
+    );
+
+    // SNAT: VM b has no floating IP; it reaches the host as the chassis'
+    // external address 198.18.0.200.
+    let p = out(&format!(
+        "ip netns exec {tag}b ping -c 3 -i 0.2 -W 2 198.18.0.50; echo rc=$?"
+    ));
+    if !p.ends_with("rc=0") {
+        fail("ping the external host from VM b through SNAT", &p);
+    }
+    std::fs::write(env.dir.join("snat.txt"), "from the outside\n").unwrap();
+    let mut srv = std::process::Command::new("ip")
+        .args([
+            "netns",
+            "exec",
+            &format!("{tag}h"),
+            "python3",
+            "-m",
+            "http.server",
+            "8081",
+            "--bind",
+            "198.18.0.50",
+        ])
+        .current_dir(&env.dir)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    common::wait_listening(&tag, "h", 8081);
+    let page = out(&format!(
+        "ip netns exec {tag}b curl -s -m 5 http://198.18.0.50:8081/snat.txt; echo rc=$?"
+    ));
+    let _ = srv.kill();
+    let log = srv
+        .wait_with_output()
+        .map(|o| String::from_utf8_lossy(&o.stderr).into_owned())
+        .unwrap_or_default();
+    if !(page.starts_with("from the outside") && page.ends_with("rc=0")) {
+        fail("curl from VM b to the external host through SNAT", &page);
+    }
+    assert!(
+        log.contains("198.18.0.200"),
+        "the external host saw the chassis' SNAT address: {log}"
     );
     let nat = common::vertex_counters(&sock, "nat");
     assert!(nat["packets"].as_u64().unwrap() >= 10, "{nat}");

@@ -91,7 +91,7 @@ pub use object::{
     TableInfo, TABLES,
 };
 pub use qos::{QosDirection, QosPolicy, QosPolicyRule, QosRuleType, VALID_DSCP_MARKS};
-pub use router::{LogicalRouter, LogicalRouterPort};
+pub use router::{ExternalGateway, LogicalRouter, LogicalRouterPort};
 pub use schema::{schema_text, type_schema, FieldSchema, TypeSchema, SCHEMA};
 pub use secgroup::{SecurityGroup, SecurityGroupRule};
 pub use sfc::{

@@ -63,6 +63,27 @@ pub struct LogicalRouter {
     /// Extra routes (Neutron `routes`).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub routes: Vec<HostRoute>,
+    /// The external network the router reaches (Neutron's
+    /// `external_gateway_info`). A Dragonflow-RS extension: with
+    /// `enable_snat`, VMs behind the router without a floating IP reach it
+    /// through their chassis' external address (distributed SNAT).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub external_gateway: Option<ExternalGateway>,
+}
+
+/// A router's external gateway.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ExternalGateway {
+    /// Reference to the external `lswitch`.
+    pub network: String,
+    /// Translate the sources of VMs without a floating IP (default true).
+    #[serde(default = "yes")]
+    pub enable_snat: bool,
+}
+
+fn yes() -> bool {
+    true
 }
 
 impl Model for LogicalRouter {
@@ -89,6 +110,9 @@ impl Model for LogicalRouter {
         let mut refs = Refs::default();
         for (i, p) in self.ports.iter().enumerate() {
             refs = refs.one(&format!("ports[{i}].lswitch"), table::LSWITCH, &p.lswitch);
+        }
+        if let Some(g) = &self.external_gateway {
+            refs = refs.one("external_gateway.network", table::LSWITCH, &g.network);
         }
         refs.done()
     }
@@ -121,6 +145,9 @@ impl Model for LogicalRouter {
                     ));
                 }
             }
+        }
+        if let Some(g) = &self.external_gateway {
+            check::reference(&cx, "external_gateway.network", &g.network)?;
         }
         check::host_routes(&cx, "routes", &self.routes)
     }

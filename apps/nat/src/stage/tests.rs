@@ -20,7 +20,7 @@ use crate::NatApp;
 /// external network 100 (198.18.0.0/24, gateway .1); 203.0.113.3 (port 60)
 /// of 10.0.0.6 (port 6) on network 101 (no gateway). TSC at 1 GHz: ARP
 /// requests at most every 100_000_000 cycles.
-const CFG: &str = r#"{
+pub(super) const CFG: &str = r#"{
     "tsc_hz": 1000000000,
     "external_networks": [
         {"network_key": 100, "cidr": "198.18.0.0/24", "gateway": "198.18.0.1"},
@@ -38,21 +38,21 @@ const CFG: &str = r#"{
 
 const INTERVAL: u64 = 100_000_000;
 
-fn mac(s: &str) -> EthernetAddress {
+pub(super) fn mac(s: &str) -> EthernetAddress {
     s.parse().unwrap()
 }
 
-fn ip(s: &str) -> Ipv4Addr {
+pub(super) fn ip(s: &str) -> Ipv4Addr {
     s.parse().unwrap()
 }
 
 const MV: &str = "fa:16:3e:00:00:05";
-const MR: &str = "fa:16:3e:00:00:01";
-const MF: &str = "fa:16:3e:00:00:50";
-const GW_MAC: &str = "52:54:00:00:00:01";
-const P: &str = "198.18.0.10";
-const F: &str = "10.0.0.5";
-const GW: &str = "198.18.0.1";
+pub(super) const MR: &str = "fa:16:3e:00:00:01";
+pub(super) const MF: &str = "fa:16:3e:00:00:50";
+pub(super) const GW_MAC: &str = "52:54:00:00:00:01";
+pub(super) const P: &str = "198.18.0.10";
+pub(super) const F: &str = "10.0.0.5";
+pub(super) const GW: &str = "198.18.0.1";
 
 fn harness() -> StageHarness<NatApp> {
     let mut h = StageHarness::<NatApp>::new("").unwrap();
@@ -167,7 +167,7 @@ fn ipv4(src: &str, dst: &str, ttl: u8, l4: L4) -> Vec<u8> {
 }
 
 /// An ARP frame from (`sha`, `spa`) about `tpa`.
-fn arp(op: ArpOperation, sha: &str, spa: &str, tpa: &str) -> Vec<u8> {
+pub(super) fn arp(op: ArpOperation, sha: &str, spa: &str, tpa: &str) -> Vec<u8> {
     let mut f = vec![0u8; 42];
     EthernetRepr {
         src_addr: mac(sha),
@@ -211,7 +211,7 @@ fn learn(h: &mut StageHarness<NatApp>, sha: &str, spa: &str) {
 
 /// Checks a translated frame: addresses, TTL, the IPv4 checksum, and the
 /// transport checksum equal to one recomputed from scratch.
-fn check_ipv4(d: &[u8], src: &str, dst: &str, ttl: u8) {
+pub(super) fn check_ipv4(d: &[u8], src: &str, dst: &str, ttl: u8) {
     let ipp = Ipv4Packet::new_checked(&d[14..]).unwrap();
     assert!(ipp.verify_checksum(), "IPv4 header checksum");
     assert_eq!((ipp.src_addr(), ipp.dst_addr()), (ip(src), ip(dst)));
@@ -251,12 +251,12 @@ fn check_ipv4(d: &[u8], src: &str, dst: &str, ttl: u8) {
     }
 }
 
-fn eth(d: &[u8]) -> (EthernetAddress, EthernetAddress) {
+pub(super) fn eth(d: &[u8]) -> (EthernetAddress, EthernetAddress) {
     let e = EthernetFrame::new_checked(d).unwrap();
     (e.src_addr(), e.dst_addr())
 }
 
-fn notes(out: &Outcome, what: &str) -> Vec<u64> {
+pub(super) fn notes(out: &Outcome, what: &str) -> Vec<u64> {
     out.trace
         .iter()
         .filter_map(|r| match r.event {

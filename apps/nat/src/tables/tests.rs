@@ -200,3 +200,187 @@ fn serde_rejects_unknown_fields_and_bad_macs() {
         "{e}"
     );
 }
+
+/// GOOD plus a `snat` section with `fields` (after the required ones).
+fn with_snat(fields: &str) -> String {
+    let snat = format!(
+        r#""snat": {{"external_ip": "198.18.0.2", "mac": "fa:16:3e:00:00:99", "port_key": 99,
+            "external_network_key": 100{fields}}},
+    "floating_ips":"#
+    );
+    GOOD.replacen(r#""floating_ips":"#, &snat, 1)
+}
+
+#[test]
+fn snat_builds_with_defaults() {
+    let t = build(&with_snat(r#", "snat_networks": [1, 2]"#)).unwrap();
+    let s = t.snat().unwrap();
+    assert_eq!(s.own.ip, Ipv4Addr::new(198, 18, 0, 2));
+    assert_eq!(s.own.port_key, 99);
+    assert_eq!(s.own.ext.key, 100);
+    assert_eq!(s.map.range(), (32768, 60999));
+    assert!(s.networks.contains(&1) && s.networks.contains(&2) && !s.networks.contains(&3));
+    assert_eq!(
+        [
+            s.timeout(Class::Tcp),
+            s.timeout(Class::Udp),
+            s.timeout(Class::Icmp)
+        ],
+        [600_000_000_000, 60_000_000_000, 30_000_000_000]
+    );
+    let d = t.describe();
+    assert_eq!(d["snat"]["external_ip"], "198.18.0.2");
+    assert_eq!(d["snat"]["snat_networks"], serde_json::json!([1, 2]));
+    assert_eq!(d["snat"]["port_max"], 60999);
+    assert_eq!(
+        build(GOOD).unwrap().describe()["snat"],
+        serde_json::Value::Null
+    );
+
+    // The TSC is measured for SNAT alone too.
+    let mut cfg: NatConfig = serde_json::from_str(&with_snat("")).unwrap();
+    cfg.floating_ips.clear();
+    cfg.tsc_hz = None;
+    let t = NatTables::build(&cfg, || 2_000_000_000).unwrap();
+    assert_eq!(t.snat().unwrap().timeout(Class::Icmp), 60_000_000_000);
+}
+
+#[test]
+fn snat_map_survives_a_rebuild_unless_address_or_range_change() {
+    let cfg = |f: &str| -> NatConfig { serde_json::from_str(&with_snat(f)).unwrap() };
+    let a = NatTables::build(&cfg(""), || 0).unwrap();
+    let prev = a.snat();
+    let same = NatTables::build_reusing(
+        &cfg(r#", "snat_networks": [4], "udp_timeout_secs": 5"#),
+        || 0,
+        prev,
+    )
+    .unwrap();
+    assert!(Arc::ptr_eq(&same.snat().unwrap().map, &prev.unwrap().map));
+    let range = NatTables::build_reusing(&cfg(r#", "port_max": 40000"#), || 0, prev).unwrap();
+    assert!(!Arc::ptr_eq(&range.snat().unwrap().map, &prev.unwrap().map));
+    let mut moved = cfg("");
+    if let Some(s) = moved.snat.as_mut() {
+        s.external_ip = Ipv4Addr::new(198, 18, 0, 3);
+    }
+    let moved = NatTables::build_reusing(&moved, || 0, prev).unwrap();
+    assert!(!Arc::ptr_eq(&moved.snat().unwrap().map, &prev.unwrap().map));
+}
+
+#[test]
+fn snat_describes_live_mappings() {
+    let t = build(&with_snat(r#", "port_min": 1000, "port_max": 1001"#)).unwrap();
+    let s = t.snat().unwrap();
+    let m = crate::snat::Mapping {
+        flow: crate::snat::Flow {
+            vm_ip: Ipv4Addr::new(10, 0, 0, 7),
+            vm_port: 5000,
+            remote_ip: Ipv4Addr::new(8, 8, 8, 8),
+            remote_port: 53,
+            port_key: 7,
+            network_key: 1,
+        },
+        vm_mac: EthernetAddress([0xfa, 0x16, 0x3e, 0, 0, 7]),
+        router_mac: EthernetAddress([0xfa, 0x16, 0x3e, 0, 0, 1]),
+    };
+    let udp = s.timeout(Class::Udp);
+    let port = s.map.acquire(Class::Udp, &m, 100, udp).unwrap();
+    let d = t.describe_mappings(150);
+    assert_eq!(d["count"], 1);
+    assert_eq!(
+        d["mappings"][0],
+        serde_json::json!({
+            "protocol": "udp", "external_port": port, "vm_ip": "10.0.0.7", "vm_port": 5000,
+            "remote_ip": "8.8.8.8", "remote_port": 53, "port_key": 7, "network_key": 1,
+            "vm_mac": "fa:16:3e:00:00:07", "router_mac": "fa:16:3e:00:00:01", "idle_tsc": 50,
+        })
+    );
+    assert_eq!(t.describe_mappings(101 + udp)["count"], 0, "expired");
+    assert_eq!(
+        build(GOOD).unwrap().describe_mappings(0),
+        serde_json::Value::Null
+    );
+}
+
+#[test]
+fn snat_errors_name_the_field() {
+    let cases: Vec<(String, &str)> = vec![
+        (
+            with_snat("").replacen(
+                r#""external_network_key": 100}"#,
+                r#""external_network_key": 7}"#,
+                1,
+            ),
+            "snat.external_network_key: 7 is not in external_networks",
+        ),
+        (
+            with_snat("").replacen(
+                r#""external_network_key": 100}"#,
+                r#""external_network_key": 0}"#,
+                1,
+            ),
+            "snat.external_network_key: must not be 0",
+        ),
+        (
+            with_snat("").replacen(r#""port_key": 99"#, r#""port_key": 0"#, 1),
+            "snat.port_key: must not be 0",
+        ),
+        (
+            with_snat("").replacen(r#""port_key": 99"#, r#""port_key": 60"#, 1),
+            "snat.port_key: 60 is also floating_ips[1].floating_port_key",
+        ),
+        (
+            with_snat("").replacen(
+                r#""external_ip": "198.18.0.2""#,
+                r#""external_ip": "198.18.0.10""#,
+                1,
+            ),
+            "snat.external_ip: 198.18.0.10 is also floating_ips[0].floating_ip",
+        ),
+        (
+            with_snat("").replacen(
+                r#""external_ip": "198.18.0.2""#,
+                r#""external_ip": "255.255.255.255""#,
+                1,
+            ),
+            "snat.external_ip: 255.255.255.255 is not a unicast IPv4 address",
+        ),
+        (
+            with_snat("").replacen(
+                r#""mac": "fa:16:3e:00:00:99""#,
+                r#""mac": "33:33:00:00:00:01""#,
+                1,
+            ),
+            "snat.mac: 33:33:00:00:00:01 is not a unicast MAC address",
+        ),
+        (
+            with_snat(r#", "port_min": 61000"#),
+            "snat.port_min: 61000 is above port_max 60999",
+        ),
+        (
+            with_snat(r#", "port_min": 0"#),
+            "snat.port_min: must not be 0",
+        ),
+        (
+            with_snat(r#", "tcp_timeout_secs": 0"#),
+            "snat.tcp_timeout_secs: must not be 0",
+        ),
+        (
+            with_snat(r#", "icmp_timeout_secs": 0"#),
+            "snat.icmp_timeout_secs: must not be 0",
+        ),
+        (
+            with_snat(r#", "snat_networks": [1, 0]"#),
+            "snat.snat_networks[1]: must not be 0",
+        ),
+        (
+            with_snat(r#", "snat_networks": [1, 2, 1]"#),
+            "snat.snat_networks[2]: 1 is listed twice",
+        ),
+    ];
+    for (json, want) in cases {
+        assert_eq!(build(&json).unwrap_err(), want, "{json}");
+    }
+    let e = build(&with_snat(r#", "ports": 1"#)).unwrap_err();
+    assert!(e.starts_with("unknown field `ports`"), "{e}");
+}

@@ -318,6 +318,14 @@ pub enum RouterCommand {
         /// Id (default: a new UUID).
         #[arg(long)]
         id: Option<String>,
+        /// The external network the router reaches (an `--external`
+        /// network); VMs behind it without a floating IP reach it through
+        /// their chassis' external address (SNAT).
+        #[arg(long, value_name = "NETWORK")]
+        external_gateway: Option<String>,
+        /// With --external-gateway: no SNAT (only floating IPs get out).
+        #[arg(long, requires = "external_gateway")]
+        disable_snat: bool,
     },
     /// List routers.
     #[command(after_help = ROUTER_EXAMPLES)]
