@@ -67,3 +67,6 @@ pub(crate) const MALFORMED_ETHERNET: &str = "firewall: malformed Ethernet header
 pub(crate) const MALFORMED_IP: &str = "firewall: malformed IP packet";
 /// An L4 header too short for its ports / ICMP fields.
 pub(crate) const MALFORMED_L4: &str = "firewall: malformed L4 header";
+
+/// Note: no firewall group is bound anywhere; the packet passes unchecked.
+pub(crate) const NO_GROUPS: &str = "firewall: no firewall groups, passes";
