@@ -11,11 +11,11 @@ pub(crate) static DROPS: &[DropSpec] = &[
     },
     DropSpec {
         name: "ttl-expired",
-        doc: "the IPv4 TTL was 0 or 1: the packet cannot cross the floating IP's router hop (no ICMP time-exceeded is generated in this version)",
+        doc: "the IPv4 TTL was 0 or 1: the packet cannot cross the floating IP's router hop. Ingress to a floating IP: an ICMP time exceeded from the floating IP goes back to the sender (at most 3/s per worker, burst 3; none about an ICMP error, a non-first fragment or a non-unicast source; the trace says which); to the SNAT address: none",
     },
     DropSpec {
         name: "icmp-error",
-        doc: "an ICMP error (destination unreachable, time exceeded, parameter problem, redirect) to or from a floating IP: its embedded header would need translating too, not done in this version",
+        doc: "an ICMP redirect to or from a floating IP or the SNAT address (never translated); or, egress, an ICMP error (destination unreachable, time exceeded, parameter problem) from a VM with a floating IP whose quoted packet is not addressed to the VM's fixed IP (the trace's `nat: icmp error quoted destination`), i.e. not about a packet it received through its floating IP",
     },
     DropSpec {
         name: "no-gateway",
@@ -31,7 +31,7 @@ pub(crate) static DROPS: &[DropSpec] = &[
     },
     DropSpec {
         name: "not-for-floating-ip",
-        doc: "ingress: neither ARP nor IPv4 to the address of the destination port (the floating IP, or `snat.external_ip` for the SNAT pseudo-port) (check what l2 delivers to those ports: IPv6, or IPv4 to another address)",
+        doc: "ingress: neither ARP nor IPv4 to the address of the destination port (the floating IP, or `snat.external_ip` for the SNAT pseudo-port) (check what l2 delivers to those ports: IPv6, or IPv4 to another address); or an ICMP error to the floating IP whose quoted packet's source is not the floating IP (the trace's `nat: icmp error quoted source`): not about a packet sent through it",
     },
     DropSpec {
         name: "not-ipv4",
@@ -39,7 +39,7 @@ pub(crate) static DROPS: &[DropSpec] = &[
     },
     DropSpec {
         name: "malformed",
-        doc: "a truncated or invalid frame: bad IPv4 version, lengths or header checksum, a TCP/UDP/ICMP header cut short in a first fragment, or a truncated ARP packet",
+        doc: "a truncated or invalid frame: bad IPv4 version, lengths or header checksum, a TCP/UDP/ICMP header cut short in a first fragment, a truncated ARP packet, or an ICMP error whose quote is not an IPv4 header followed (in a first fragment of TCP, UDP or ICMP) by 8 bytes (RFC 792)",
     },
     DropSpec {
         name: "fragment",
@@ -51,7 +51,7 @@ pub(crate) static DROPS: &[DropSpec] = &[
     },
     DropSpec {
         name: "snat-no-mapping",
-        doc: "SNAT ingress: no live mapping for the destination port (ICMP: echo identifier), or the packet's source is not the mapping's remote address and port: a reply after the idle timeout (`snat.*_timeout_secs`), an unsolicited packet, or a port scan; `describe` shows the live mappings",
+        doc: "SNAT ingress: no live mapping for the destination port (ICMP: echo identifier), or the packet's source is not the mapping's remote address and port: a reply after the idle timeout (`snat.*_timeout_secs`), an unsolicited packet, or a port scan; `describe` shows the live mappings. ICMP errors: ingress, the quoted packet's source is not `snat.external_ip`, or no live mapping holds its protocol and source port (echo request: identifier) for its destination; egress, the quoted packet is not addressed to the sending VM, or no live mapping holds its connection (from that VM port; echo reply: identifier); the trace's `nat: icmp error quoted ...` notes show what was looked up. Errors never refresh a mapping",
     },
     DropSpec {
         name: "snat-unsupported",

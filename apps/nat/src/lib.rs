@@ -21,8 +21,11 @@
 //! uplink here, so `nat` resolves next hops itself: a [`NeighbourCache`]
 //! shared by every worker's stage of one vertex (ARP replies arrive on
 //! whichever worker polls the uplink), filled from ARP, never expired in
-//! this version. ICMP errors through a floating IP are dropped (not
-//! translated) and TTL expiry generates no time-exceeded yet.
+//! this version. ICMP errors (destination unreachable, time exceeded,
+//! parameter problem) are translated both ways, the packet they quote
+//! included (floating IPs and SNAT alike); a packet to a floating IP whose
+//! TTL expires is answered with a time exceeded from the floating IP
+//! (rate-limited per stage, 3/s); see `stage.rs`.
 //!
 //! **Distributed SNAT** (Dragonflow's `chassis_snat`), when the config has
 //! `snat`: a VM without a floating IP, in one of `snat.snat_networks`,
@@ -82,13 +85,13 @@ pub static CONTRACT: AppContract = AppContract {
             name: "external",
             writes: &[NETWORK_KEY, SOURCE_PORT_KEY],
             progress: true,
-            doc: "translated packets (TTL decremented) and ARP requests, in the external network, from the floating IP's port or the SNAT pseudo-port",
+            doc: "translated packets (TTL decremented; ICMP errors with their quoted packet), ARP requests and ICMP time exceeded from a floating IP, in the external network, from the floating IP's port or the SNAT pseudo-port",
         },
         ExitSpec {
             name: "internal",
             writes: &[NETWORK_KEY, SOURCE_PORT_KEY, DESTINATION_PORT_KEY],
             progress: true,
-            doc: "packets translated back (TTL decremented), in the VM's network, to the VM's port, from the floating IP's port or the SNAT pseudo-port",
+            doc: "packets translated back (TTL decremented; ICMP errors with their quoted packet), in the VM's network, to the VM's port, from the floating IP's port or the SNAT pseudo-port",
         },
     ],
     drops: counters::DROPS,

@@ -381,6 +381,45 @@ impl SnatMap {
         None
     }
 
+    /// The external port `f`'s connection holds, if live at `now`, without
+    /// refreshing it or claiming one: for an ICMP error a VM sends about a
+    /// packet of the connection (an error keeps no mapping alive).
+    #[inline]
+    pub fn find(&self, class: Class, f: &Flow, now: u64, timeout: u64) -> Option<u16> {
+        let start = self.start(class, f);
+        for i in 0..PROBES.min(self.ports) {
+            let o = start + i;
+            let o = if o >= self.ports { o - self.ports } else { o };
+            let Some(sn) = self.slot(class, o).and_then(Self::read) else {
+                continue;
+            };
+            if live(sn.last, now, timeout) && sn.map.flow == *f {
+                return Some((u32::from(self.port_min) + o) as u16);
+            }
+        }
+        None
+    }
+
+    /// The live connection holding external `port` of `class`, if `accept`
+    /// takes it, as [`SnatMap::lookup`] but without refreshing it: for an
+    /// ICMP error about a packet of the connection.
+    #[inline]
+    pub fn peek(
+        &self,
+        class: Class,
+        port: u16,
+        accept: impl Fn(&Mapping) -> bool,
+        now: u64,
+        timeout: u64,
+    ) -> Option<Mapping> {
+        let o = u32::from(port).checked_sub(u32::from(self.port_min))?;
+        if o >= self.ports {
+            return None;
+        }
+        let sn = Self::read(self.slot(class, o)?)?;
+        (live(sn.last, now, timeout) && accept(&sn.map)).then_some(sn.map)
+    }
+
     /// The live mappings at `now` (`timeouts` per class, in TSC cycles):
     /// their count and the first `max` as (class, external port, mapping,
     /// idle TSC cycles). For `describe`; allocates.
@@ -469,6 +508,27 @@ mod tests {
             None,
             "a expired"
         );
+    }
+
+    #[test]
+    fn find_and_peek_neither_claim_nor_refresh() {
+        let m = SnatMap::new(1000, 1003);
+        let a = flow(1, 0);
+        assert_eq!(m.find(Class::Udp, &a.flow, 10, 100), None, "not claimed");
+        assert_eq!(m.peek(Class::Udp, 1000, |_| true, 10, 100), None);
+        let pa = m.acquire(Class::Udp, &a, 10, 100).unwrap();
+        assert_eq!(m.find(Class::Udp, &a.flow, 50, 100), Some(pa));
+        assert_eq!(m.find(Class::Tcp, &a.flow, 50, 100), None, "per class");
+        let mut other = a.flow;
+        other.port_key += 1;
+        assert_eq!(m.find(Class::Udp, &other, 50, 100), None, "whole flow");
+        assert_eq!(m.peek(Class::Udp, pa, |_| true, 60, 100), Some(a));
+        assert_eq!(m.peek(Class::Udp, pa, |_| false, 60, 100), None);
+        assert_eq!(m.peek(Class::Udp, 999, |_| true, 60, 100), None);
+        assert_eq!(m.peek(Class::Udp, 1004, |_| true, 60, 100), None);
+        // Neither refreshed it: last used at 10, gone after 110.
+        assert_eq!(m.find(Class::Udp, &a.flow, 111, 100), None);
+        assert_eq!(m.peek(Class::Udp, pa, |_| true, 111, 100), None);
     }
 
     #[test]

@@ -18,6 +18,7 @@
 use std::net::Ipv4Addr;
 use std::sync::Arc;
 
+use df_dp::ratelimit::Rate;
 use df_wire::EthernetAddress;
 use hashbrown::{HashMap, HashSet};
 use serde_json::json;
@@ -123,9 +124,18 @@ pub struct NatTables {
     pub(crate) networks: Vec<ExtNet>,
     /// Minimum TSC cycles between two ARP requests for one (network, IP).
     pub(crate) arp_interval: u64,
+    /// The per-stage rate of ICMP time exceeded sent from a floating IP
+    /// ([`TIME_EXCEEDED_PER_SEC`], burst [`TIME_EXCEEDED_BURST`]).
+    pub(crate) time_exceeded: Rate,
     /// SNAT, when configured.
     pub(crate) snat: Option<SnatTables>,
 }
+
+/// ICMP time exceeded a stage sends per second from floating IPs
+/// (Dragonflow's `dnat_ttl_invalid_max_rate`).
+pub(crate) const TIME_EXCEEDED_PER_SEC: u32 = 3;
+/// Their burst.
+pub(crate) const TIME_EXCEEDED_BURST: u32 = 3;
 
 /// Mappings `describe` lists at most.
 pub(crate) const DESCRIBE_MAPPINGS: usize = 100;
@@ -307,6 +317,7 @@ impl NatTables {
             None => measured_hz(),
         };
         t.arp_interval = hz / 10;
+        t.time_exceeded = Rate::per_sec(TIME_EXCEEDED_PER_SEC, TIME_EXCEEDED_BURST, hz);
         if let Some(s) = &cfg.snat {
             t.snat = Some(t.build_snat(s, hz, prev)?);
         }

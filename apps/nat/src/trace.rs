@@ -38,3 +38,25 @@ pub(crate) const SNAT_IP: &str = "nat: snat external ip";
 pub(crate) const SNAT_PORT: &str = "nat: snat external port";
 /// Note: SNAT ingress, the VM address the reply is translated to.
 pub(crate) const SNAT_VM_IP: &str = "nat: snat vm ip";
+/// Note: ingress ICMP error, the quoted packet's source (must be the
+/// floating IP or the SNAT address: the quote is a packet a VM sent).
+pub(crate) const QUOTED_SRC: &str = "nat: icmp error quoted source";
+/// Note: egress ICMP error, the quoted packet's destination (must be the
+/// VM's address: the quote is a packet it received).
+pub(crate) const QUOTED_DST: &str = "nat: icmp error quoted destination";
+/// Note: SNAT ICMP error, the quoted port (identifier) on our side
+/// (ingress: the external port looked up; egress: the VM's port).
+pub(crate) const QUOTED_PORT: &str = "nat: icmp error quoted port";
+/// Note: an ICMP error translated, outer and quoted packet: its ICMP
+/// type << 8 | code.
+pub(crate) const ICMP_ERROR_TRANSLATED: &str = "nat: icmp error translated";
+/// Note: a time exceeded sent from the floating IP, to this address (on
+/// the expired packet and on the reply).
+pub(crate) const TIME_EXCEEDED_SENT: &str = "nat: time exceeded sent to";
+/// Note: no time exceeded, over the stage's 3/s: the sender.
+pub(crate) const TIME_EXCEEDED_RATE_LIMITED: &str = "nat: time exceeded rate-limited for";
+/// Note: no time exceeded about an ICMP error, a non-first fragment or a
+/// non-unicast sender: the sender.
+pub(crate) const TIME_EXCEEDED_SUPPRESSED: &str = "nat: no time exceeded about";
+/// Note: no time exceeded, no buffer: the sender.
+pub(crate) const TIME_EXCEEDED_NO_BUFFER: &str = "nat: no buffer for time exceeded to";

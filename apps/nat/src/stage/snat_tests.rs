@@ -15,13 +15,13 @@ use crate::trace;
 use crate::NatApp;
 
 /// The chassis' SNAT address X, its MAC and pseudo-port.
-const X: &str = "198.18.0.2";
-const MX: &str = "fa:16:3e:00:00:99";
-const XPORT: u32 = 99;
+pub(super) const X: &str = "198.18.0.2";
+pub(super) const MX: &str = "fa:16:3e:00:00:99";
+pub(super) const XPORT: u32 = 99;
 /// A VM without a floating IP: port 7 in network 1.
-const V: &str = "10.0.0.7";
-const MV7: &str = "fa:16:3e:00:00:07";
-const REMOTE: &str = "8.8.8.8";
+pub(super) const V: &str = "10.0.0.7";
+pub(super) const MV7: &str = "fa:16:3e:00:00:07";
+pub(super) const REMOTE: &str = "8.8.8.8";
 /// UDP timeout at 1 GHz.
 const UDP_TIMEOUT: u64 = 60_000_000_000;
 
@@ -44,7 +44,7 @@ fn harness_with(extra: &str) -> StageHarness<NatApp> {
 }
 
 /// A harness with SNAT and the gateway learned through the SNAT port.
-fn harness() -> StageHarness<NatApp> {
+pub(super) fn harness() -> StageHarness<NatApp> {
     let mut h = harness_with("");
     let out = ingress(&mut h, &[arp(ArpOperation::Reply, GW_MAC, GW, X)], XPORT);
     assert_eq!(out.dropped("arp-consumed"), 1);
@@ -53,7 +53,7 @@ fn harness() -> StageHarness<NatApp> {
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
-enum K {
+pub(super) enum K {
     Tcp,
     Udp,
     Echo,
@@ -66,7 +66,7 @@ const DATA: &[u8] = b"snat payload, twenty";
 /// An IPv4 frame `src`:`sport` -> `dst`:`dport` (ICMP echo: identifier
 /// `sport`, sequence 1) between `esrc` and `edst`.
 #[allow(clippy::too_many_arguments)]
-fn frame_full(
+pub(super) fn frame_full(
     esrc: &str,
     edst: &str,
     src: &str,
@@ -153,16 +153,21 @@ fn frame_full(
 }
 
 /// From VM `src` (MAC MV7) to the router (MR).
-fn out_frame(src: &str, sport: u16, dst: &str, dport: u16, k: K) -> Vec<u8> {
+pub(super) fn out_frame(src: &str, sport: u16, dst: &str, dport: u16, k: K) -> Vec<u8> {
     frame_full(MV7, MR, src, sport, dst, dport, k, 0)
 }
 
 /// From the gateway to X.
-fn in_frame(src: &str, sport: u16, dport: u16, k: K) -> Vec<u8> {
+pub(super) fn in_frame(src: &str, sport: u16, dport: u16, k: K) -> Vec<u8> {
     frame_full(GW_MAC, MX, src, sport, X, dport, k, 0)
 }
 
-fn egress_from(h: &mut StageHarness<NatApp>, frames: &[Vec<u8>], port: u32, net: u32) -> Outcome {
+pub(super) fn egress_from(
+    h: &mut StageHarness<NatApp>,
+    frames: &[Vec<u8>],
+    port: u32,
+    net: u32,
+) -> Outcome {
     let pkts: Vec<Packet> = frames
         .iter()
         .map(|f| h.packet(f, 1, &[(SOURCE_PORT_KEY, port), (NETWORK_KEY, net)]))
@@ -170,11 +175,11 @@ fn egress_from(h: &mut StageHarness<NatApp>, frames: &[Vec<u8>], port: u32, net:
     h.run("egress", pkts)
 }
 
-fn egress(h: &mut StageHarness<NatApp>, frames: &[Vec<u8>]) -> Outcome {
+pub(super) fn egress(h: &mut StageHarness<NatApp>, frames: &[Vec<u8>]) -> Outcome {
     egress_from(h, frames, 7, 1)
 }
 
-fn ingress(h: &mut StageHarness<NatApp>, frames: &[Vec<u8>], port: u32) -> Outcome {
+pub(super) fn ingress(h: &mut StageHarness<NatApp>, frames: &[Vec<u8>], port: u32) -> Outcome {
     let pkts: Vec<Packet> = frames
         .iter()
         .map(|f| h.packet(f, 2, &[(DESTINATION_PORT_KEY, port)]))
@@ -183,7 +188,7 @@ fn ingress(h: &mut StageHarness<NatApp>, frames: &[Vec<u8>], port: u32) -> Outco
 }
 
 /// The source port (ICMP: identifier) and destination port of a frame.
-fn ports(d: &[u8]) -> (u16, u16) {
+pub(super) fn ports(d: &[u8]) -> (u16, u16) {
     let ipp = Ipv4Packet::new_checked(&d[14..]).unwrap();
     match ipp.protocol() {
         IpProtocol::Tcp => {
@@ -202,7 +207,7 @@ fn ports(d: &[u8]) -> (u16, u16) {
 }
 
 /// Sends one packet of a flow out; returns its external port.
-fn snat_port(h: &mut StageHarness<NatApp>, f: Vec<u8>) -> u16 {
+pub(super) fn snat_port(h: &mut StageHarness<NatApp>, f: Vec<u8>) -> u16 {
     let out = egress(h, &[f]);
     assert!(out.drops.is_empty(), "{:?}", out.drops);
     let d = out.by_exit("external")[0].data().to_vec();

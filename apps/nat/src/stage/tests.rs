@@ -10,8 +10,8 @@ use df_dp::trace::TraceEvent;
 use df_dp::Packet;
 use df_wire::{
     ArpOperation, ArpPacket, ArpRepr, EtherType, EthernetAddress, EthernetFrame, EthernetRepr,
-    Icmpv4Packet, Icmpv4Repr, IpProtocol, Ipv4Packet, Ipv4Repr, PseudoHeader, TcpFlags, TcpPacket,
-    TcpRepr, UdpPacket, UdpRepr,
+    Icmpv4Message, Icmpv4Packet, Icmpv4Repr, IpProtocol, Ipv4Packet, Ipv4Repr, PseudoHeader,
+    TcpFlags, TcpPacket, TcpRepr, UdpPacket, UdpRepr,
 };
 
 use crate::NatApp;
@@ -46,7 +46,7 @@ pub(super) fn ip(s: &str) -> Ipv4Addr {
     s.parse().unwrap()
 }
 
-const MV: &str = "fa:16:3e:00:00:05";
+pub(super) const MV: &str = "fa:16:3e:00:00:05";
 pub(super) const MR: &str = "fa:16:3e:00:00:01";
 pub(super) const MF: &str = "fa:16:3e:00:00:50";
 pub(super) const GW_MAC: &str = "52:54:00:00:00:01";
@@ -54,7 +54,7 @@ pub(super) const P: &str = "198.18.0.10";
 pub(super) const F: &str = "10.0.0.5";
 pub(super) const GW: &str = "198.18.0.1";
 
-fn harness() -> StageHarness<NatApp> {
+pub(super) fn harness() -> StageHarness<NatApp> {
     let mut h = StageHarness::<NatApp>::new("").unwrap();
     h.configure_json(CFG).unwrap();
     h
@@ -70,6 +70,7 @@ enum L4 {
     UdpNoSum,
     Tcp,
     TimeExceeded,
+    Redirect,
     /// Raw bytes with this protocol (no transport checksum).
     Raw(IpProtocol, &'static [u8]),
 }
@@ -81,7 +82,7 @@ fn ipv4_frag(src: &str, dst: &str, ttl: u8, l4: L4, more_frags: bool, frag_offse
     let payload: &[u8] = b"floating ip payload!";
     let (proto, len) = match l4 {
         L4::Echo | L4::EchoReply => (IpProtocol::Icmp, 8 + payload.len()),
-        L4::TimeExceeded => (IpProtocol::Icmp, 8 + 28),
+        L4::TimeExceeded | L4::Redirect => (IpProtocol::Icmp, 8 + 28),
         L4::Udp | L4::UdpNoSum => (IpProtocol::Udp, 8 + payload.len()),
         L4::Tcp => (IpProtocol::Tcp, 20 + payload.len()),
         L4::Raw(p, b) => (p, b.len()),
@@ -124,6 +125,13 @@ fn ipv4_frag(src: &str, dst: &str, ttl: u8, l4: L4, more_frags: bool, frag_offse
         .emit(&mut Icmpv4Packet::new_unchecked(l4buf)),
         L4::TimeExceeded => Icmpv4Repr::TimeExceeded {
             code: 0,
+            data: &[0x45; 28],
+        }
+        .emit(&mut Icmpv4Packet::new_unchecked(l4buf)),
+        L4::Redirect => Icmpv4Repr::Other {
+            msg_type: Icmpv4Message::Redirect,
+            code: 1,
+            rest: [198, 18, 0, 1],
             data: &[0x45; 28],
         }
         .emit(&mut Icmpv4Packet::new_unchecked(l4buf)),
@@ -186,7 +194,7 @@ pub(super) fn arp(op: ArpOperation, sha: &str, spa: &str, tpa: &str) -> Vec<u8> 
     f
 }
 
-fn egress(h: &mut StageHarness<NatApp>, frames: &[Vec<u8>], port: u32) -> Outcome {
+pub(super) fn egress(h: &mut StageHarness<NatApp>, frames: &[Vec<u8>], port: u32) -> Outcome {
     let pkts: Vec<Packet> = frames
         .iter()
         .map(|f| h.packet(f, 1, &[(SOURCE_PORT_KEY, port), (NETWORK_KEY, 1)]))
@@ -194,7 +202,7 @@ fn egress(h: &mut StageHarness<NatApp>, frames: &[Vec<u8>], port: u32) -> Outcom
     h.run("egress", pkts)
 }
 
-fn ingress(h: &mut StageHarness<NatApp>, frames: &[Vec<u8>], port: u32) -> Outcome {
+pub(super) fn ingress(h: &mut StageHarness<NatApp>, frames: &[Vec<u8>], port: u32) -> Outcome {
     let pkts: Vec<Packet> = frames
         .iter()
         .map(|f| h.packet(f, 2, &[(DESTINATION_PORT_KEY, port)]))
@@ -203,7 +211,7 @@ fn ingress(h: &mut StageHarness<NatApp>, frames: &[Vec<u8>], port: u32) -> Outco
 }
 
 /// Teaches the cache `spa` -> `sha` through an ARP reply to port 50.
-fn learn(h: &mut StageHarness<NatApp>, sha: &str, spa: &str) {
+pub(super) fn learn(h: &mut StageHarness<NatApp>, sha: &str, spa: &str) {
     let out = ingress(h, &[arp(ArpOperation::Reply, sha, spa, P)], 50);
     assert_eq!(out.dropped("arp-consumed"), 1);
     assert!(out.sent.is_empty() && out.tx.is_empty());
@@ -580,7 +588,9 @@ fn ttl_one_expires_both_ways() {
         assert!(out.sent.is_empty());
         let out = ingress(&mut h, &[ipv4("8.8.8.8", P, ttl, L4::Udp)], 50);
         assert_eq!(out.dropped("ttl-expired"), 1);
-        assert!(out.sent.is_empty());
+        // Answered with a time exceeded (see icmp_tests).
+        assert_eq!(out.by_exit("external").len(), 1);
+        assert!(out.by_exit("internal").is_empty());
     }
     // TTL 2 makes it, leaving with 1.
     let out = egress(&mut h, &[ipv4(F, "8.8.8.8", 2, L4::Udp)], 5);
@@ -641,7 +651,9 @@ fn every_drop_reason() {
     let cases: Vec<(&str, Vec<u8>, u32)> = vec![
         ("no-floating-ip", to_p(L4::Udp), 5),
         ("no-floating-ip", to_p(L4::Udp), 0),
-        ("icmp-error", to_p(L4::TimeExceeded), 50),
+        ("icmp-error", to_p(L4::Redirect), 50),
+        // The quote (all 0x45) is not from P.
+        ("not-for-floating-ip", to_p(L4::TimeExceeded), 50),
         (
             "not-for-floating-ip",
             ipv4("8.8.8.8", "198.18.0.11", 64, L4::Udp),

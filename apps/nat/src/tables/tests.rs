@@ -40,6 +40,12 @@ fn builds_and_looks_up() {
     let g = t.by_floating_port(60).unwrap();
     assert_eq!(g.fixed_ip, Ipv4Addr::new(10, 0, 0, 6));
     assert_eq!(t.arp_interval, 100_000_000, "100 ms of the configured TSC");
+    assert_eq!(
+        t.time_exceeded,
+        df_dp::ratelimit::Rate::per_sec(3, 3, 1_000_000_000),
+        "time exceeded: 3/s, burst 3"
+    );
+    assert_eq!(t.time_exceeded.per_token, 333_333_333);
 
     // Next hops: on-link, via gateway, none.
     assert_eq!(f.ext.next_hop(ip("198.18.0.77")), Some(ip("198.18.0.77")));
