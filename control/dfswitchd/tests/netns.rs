@@ -1052,32 +1052,15 @@ fn floating_ip_reaches_a_vm_from_the_external_network_and_back() {
     // TCP through the floating IP: the host fetches a page from VM a, and
     // the VM's web server sees the host's own address.
     std::fs::write(env.dir.join("fip.txt"), "through the floating IP\n").unwrap();
-    let mut srv = std::process::Command::new("ip")
-        .args([
-            "netns",
-            "exec",
-            &format!("{tag}a"),
-            "python3",
-            "-m",
-            "http.server",
-            "8080",
-            "--bind",
-            "203.0.113.10",
-        ])
-        .current_dir(&env.dir)
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    common::wait_listening(&tag, "a", 8080);
-    let page = out(&format!(
-        "ip netns exec {tag}h curl -s -m 5 http://198.18.0.100:8080/fip.txt; echo rc=$?"
-    ));
-    let _ = srv.kill();
-    let log = srv
-        .wait_with_output()
-        .map(|o| String::from_utf8_lossy(&o.stderr).into_owned())
-        .unwrap_or_default();
+    let (page, log) = common::fetch(
+        &tag,
+        &env.dir,
+        "a",
+        "203.0.113.10",
+        8080,
+        "h",
+        "http://198.18.0.100:8080/fip.txt",
+    );
     if !(page.starts_with("through the floating IP") && page.ends_with("rc=0")) {
         fail("curl the VM through its floating IP", &page);
     }
@@ -1095,32 +1078,15 @@ fn floating_ip_reaches_a_vm_from_the_external_network_and_back() {
         fail("ping the external host from VM b through SNAT", &p);
     }
     std::fs::write(env.dir.join("snat.txt"), "from the outside\n").unwrap();
-    let mut srv = std::process::Command::new("ip")
-        .args([
-            "netns",
-            "exec",
-            &format!("{tag}h"),
-            "python3",
-            "-m",
-            "http.server",
-            "8081",
-            "--bind",
-            "198.18.0.50",
-        ])
-        .current_dir(&env.dir)
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    common::wait_listening(&tag, "h", 8081);
-    let page = out(&format!(
-        "ip netns exec {tag}b curl -s -m 5 http://198.18.0.50:8081/snat.txt; echo rc=$?"
-    ));
-    let _ = srv.kill();
-    let log = srv
-        .wait_with_output()
-        .map(|o| String::from_utf8_lossy(&o.stderr).into_owned())
-        .unwrap_or_default();
+    let (page, log) = common::fetch(
+        &tag,
+        &env.dir,
+        "h",
+        "198.18.0.50",
+        8081,
+        "b",
+        "http://198.18.0.50:8081/snat.txt",
+    );
     if !(page.starts_with("from the outside") && page.ends_with("rc=0")) {
         fail("curl from VM b to the external host through SNAT", &page);
     }

@@ -396,3 +396,44 @@ pub fn network(sock: &Path, id: &str, extra: serde_json::Value, cidr: &str, gw: 
     }
     put(sock, "lsubnet", s);
 }
+
+/// Serves `dir` over HTTP from namespace `{tag}{server}` on `bind:port`
+/// (python3 -m http.server), fetches `url` with curl from namespace
+/// `{tag}{client}`, stops the server; returns curl's output (ending in
+/// `rc=<exit code>`) and the server's log (which names each client).
+pub fn fetch(
+    tag: &str,
+    dir: &Path,
+    server: &str,
+    bind: &str,
+    port: u16,
+    client: &str,
+    url: &str,
+) -> (String, String) {
+    let mut srv = Command::new("ip")
+        .args([
+            "netns",
+            "exec",
+            &format!("{tag}{server}"),
+            "python3",
+            "-m",
+            "http.server",
+        ])
+        .arg(port.to_string())
+        .args(["--bind", bind])
+        .current_dir(dir)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    wait_listening(tag, server, port);
+    let page = out(&format!(
+        "ip netns exec {tag}{client} curl -s -m 5 {url}; echo rc=$?"
+    ));
+    let _ = srv.kill();
+    let log = srv
+        .wait_with_output()
+        .map(|o| String::from_utf8_lossy(&o.stderr).into_owned())
+        .unwrap_or_default();
+    (page, log)
+}
