@@ -482,7 +482,9 @@ fn security_groups_allow_http_and_block_ssh_on_the_seed_graph() {
         serde_json::json!({"id": "web", "topic": "e2e", "version": 1, "rules": [
             {"id": "we", "direction": "egress", "ethertype": "IPv4", "security_group_id": "web", "topic": "e2e"},
             {"id": "w80", "direction": "ingress", "ethertype": "IPv4", "protocol": "tcp",
-             "port_range_min": 80, "port_range_max": 80, "security_group_id": "web", "topic": "e2e"}]}),
+             "port_range_min": 80, "port_range_max": 80, "security_group_id": "web", "topic": "e2e"},
+            {"id": "wicmp", "direction": "ingress", "ethertype": "IPv4", "protocol": "icmp",
+             "security_group_id": "web", "topic": "e2e"}]}),
     );
     for (id, mac, ip, sg) in [
         ("vma", &ma, "203.0.113.10", "client"),
@@ -504,8 +506,41 @@ fn security_groups_allow_http_and_block_ssh_on_the_seed_graph() {
         !blocked.ends_with("rc=0"),
         "TCP/22 must be blocked:\n{blocked}"
     );
+    // The HTTP response above was return traffic into VM a, whose group
+    // allows nothing in: it passed as part of the tracked connection.
+    // ICMP in is allowed for VM b only.
+    let tag = env.tag.clone();
+    let ping = out(&format!(
+        "ip netns exec {tag}a ping -c 2 -i 0.2 -W 2 203.0.113.20; echo rc=$?"
+    ));
+    assert!(
+        ping.ends_with("rc=0"),
+        "ICMP to the web VM is allowed:\n{ping}"
+    );
+    let ping = out(&format!(
+        "ip netns exec {tag}b ping -c 2 -i 0.2 -W 1 203.0.113.10; echo rc=$?"
+    ));
+    assert!(
+        !ping.ends_with("rc=0"),
+        "an unsolicited ping into the client VM is dropped:\n{ping}"
+    );
+    // An unsolicited inbound SYN: VM b connects to a server in VM a.
+    std::fs::write(env.dir.join("a.txt"), "client side\n").unwrap();
+    let (page, _) = common::fetch(
+        &tag,
+        &env.dir,
+        "a",
+        "203.0.113.10",
+        8080,
+        "b",
+        "http://203.0.113.10:8080/a.txt",
+    );
+    assert!(
+        !page.ends_with("rc=0"),
+        "an unsolicited inbound TCP SYN into the client VM is dropped:\n{page}"
+    );
     let sg = common::vertex_counters(&sock, "secgroup");
-    assert!(sg["drops"]["no-rule"].as_u64().unwrap() >= 1, "{sg}");
+    assert!(sg["drops"]["no-rule"].as_u64().unwrap() >= 3, "{sg}");
     println!("sg drops: {}", sg["drops"]);
 }
 
