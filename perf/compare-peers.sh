@@ -14,15 +14,25 @@
 #     built from the NB model by the controller's compiler) over the same
 #     net_pcap (same frames, and the replies through a third net_pcap for
 #     ct=est) -> net_null, 1 worker, l2-new / l2-est / l3-est, 1k and 100k flows.
+#   * OVS-DPDK 3.1 overlay and NAT (userspace Geneve/VXLAN tunnel push and
+#     pop, floating-IP rewrite, ct(commit,nat(src)) SNAT), 1 PMD, 1k flows
+#                                                         (perf/peers/ovs-dpdk-overlay.sh)
+#   * dfperf --scenario encap,decap (geneve, vxlan) and nat (fip, snat) over
+#     the same net_pcap (same frames) -> net_null, 1 worker.
 # Everything uses hugepages (the scripts reserve 1024 x 2 MiB and restore the
 # count). Run as root on an otherwise idle machine: the figures are ratios
 # measured side by side (shared/DESIGN.md, "Performance method"); other load
 # on the cores skews them.
-# Usage: perf/compare-peers.sh [--ct-only] [seconds-per-sample]
-#   (default 5 s; ~5.5 minutes; --ct-only: only the conntrack pipeline, ~3 minutes)
+# Usage: perf/compare-peers.sh [--ct-only|--overlay-only] [seconds-per-sample]
+#   (default 5 s; ~8 minutes; --ct-only: only the conntrack pipeline,
+#   ~3 minutes; --overlay-only: only the overlay and NAT, ~2.5 minutes)
 set -euo pipefail
 CT_ONLY=0
-if [ "${1:-}" = "--ct-only" ]; then CT_ONLY=1; shift; fi
+OVERLAY_ONLY=0
+case "${1:-}" in
+  --ct-only) CT_ONLY=1; shift ;;
+  --overlay-only) OVERLAY_ONLY=1; shift ;;
+esac
 
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 PEERS="${PEERS_DIR:-$ROOT/../shared/peers}"
@@ -45,7 +55,7 @@ echo "compare-peers: building dfperf (release, --features dpdk)" >&2
   || { tail -20 "$LOG/build.log" >&2; exit 1; }
 DFPERF="${CARGO_TARGET_DIR:-$ROOT/target}/release/dfperf"
 
-if [ "$CT_ONLY" = 0 ]; then
+if [ "$CT_ONLY" = 0 ] && [ "$OVERLAY_ONLY" = 0 ]; then
   echo "compare-peers: testpmd (~$((6 * S + 10)) s)" >&2
   bash "$PEERS/testpmd-null.sh" "$S" >"$LOG/testpmd.txt" 2>"$LOG/testpmd.err"
   echo "compare-peers: OVS-DPDK (~$((6 * (S + 2) + 20)) s)" >&2
@@ -56,18 +66,34 @@ if [ "$CT_ONLY" = 0 ]; then
       >"$LOG/dfperf-$w.json" 2>"$LOG/dfperf-$w.err" || { cat "$LOG/dfperf-$w.err" >&2; exit 1; }
   done
 fi
-echo "compare-peers: OVS-DPDK conntrack pipeline (~$((12 * (S + 2) + 2 * S + 40)) s)" >&2
-bash "$PEERS/ovs-dpdk-ct.sh" "$S" >"$LOG/ovs-ct.txt" 2>"$LOG/ovs-ct.err"
-for n in 1000 100000; do
-  echo "compare-peers: dfperf pipeline, $n flows (~$((3 * (S + 2) + 5)) s)" >&2
-  "$DFPERF" --ports-kind dpdk --scenario pipeline --pipeline-mode l2-new,l2-est,l3-est \
-    --flows "$n" --seconds "$S" --warmup 2 --json \
-    >"$LOG/pipeline-$n.json" 2>"$LOG/pipeline-$n.err" || { cat "$LOG/pipeline-$n.err" >&2; exit 1; }
-done
+if [ "$OVERLAY_ONLY" = 0 ]; then
+  echo "compare-peers: OVS-DPDK conntrack pipeline (~$((12 * (S + 2) + 2 * S + 40)) s)" >&2
+  bash "$PEERS/ovs-dpdk-ct.sh" "$S" >"$LOG/ovs-ct.txt" 2>"$LOG/ovs-ct.err"
+  for n in 1000 100000; do
+    echo "compare-peers: dfperf pipeline, $n flows (~$((3 * (S + 2) + 5)) s)" >&2
+    "$DFPERF" --ports-kind dpdk --scenario pipeline --pipeline-mode l2-new,l2-est,l3-est \
+      --flows "$n" --seconds "$S" --warmup 2 --json \
+      >"$LOG/pipeline-$n.json" 2>"$LOG/pipeline-$n.err" || { cat "$LOG/pipeline-$n.err" >&2; exit 1; }
+  done
+fi
+if [ "$CT_ONLY" = 0 ]; then
+  echo "compare-peers: OVS-DPDK overlay and NAT (~$((6 * (S + 3) + 15)) s)" >&2
+  PEERS_SHARED="$PEERS" DFPERF="$DFPERF" bash "$ROOT/perf/peers/ovs-dpdk-overlay.sh" "$S" \
+    >"$LOG/ovs-overlay.txt" 2>"$LOG/ovs-overlay.err"
+  echo "compare-peers: dfperf encap, decap, nat (~$((6 * (S + 2) + 5)) s)" >&2
+  "$DFPERF" --ports-kind dpdk --scenario encap,decap,nat --tunnel geneve,vxlan --nat fip,snat \
+    --flows 1000 --seconds "$S" --warmup 2 --json \
+    >"$LOG/overlay.json" 2>"$LOG/overlay.err" || { cat "$LOG/overlay.err" >&2; exit 1; }
+  echo "compare-peers: dfperf encap, decap in the default layout (~$((4 * (S + 2) + 5)) s)" >&2
+  "$DFPERF" --ports-kind dpdk --scenario encap,decap --tunnel geneve,vxlan --overlay-layout default \
+    --flows 1000 --seconds "$S" --warmup 2 --json \
+    >"$LOG/overlay-default.json" 2>"$LOG/overlay-default.err" \
+    || { cat "$LOG/overlay-default.err" >&2; exit 1; }
+fi
 
-python3 - "$LOG" "$S" "$CT_ONLY" <<'PY'
+python3 - "$LOG" "$S" "$CT_ONLY" "$OVERLAY_ONLY" <<'PY'
 import json, os, re, sys
-log, secs, ct_only = sys.argv[1], sys.argv[2], sys.argv[3] == "1"
+log, secs, ct_only, overlay_only = sys.argv[1], sys.argv[2], sys.argv[3] == "1", sys.argv[4] == "1"
 def grab(path, label):
     if not os.path.exists(path):
         return None
@@ -84,12 +110,12 @@ def extra(r):
 testpmd = grab(log + "/testpmd.txt", "testpmd io-fwd net_null (hugepages)")
 ovs = grab(log + "/ovs.txt", "ovs-dpdk l2-1000mac (EMC on)")
 base = grab(log + "/ovs.txt", "testpmd io-fwd net_pcap")
-rows = [] if ct_only else [
+rows = [] if ct_only or overlay_only else [
     ("testpmd io-fwd, 2 x net_null (1 lcore)", testpmd, None, None),
     ("testpmd io-fwd, net_pcap -> net_null (OVS ports, no switching)", base, None, None),
     ("OVS-DPDK l2 1000 MACs, EMC on (1 PMD)", ovs, None, None),
 ]
-for w in () if ct_only else (1, 2):
+for w in () if ct_only or overlay_only else (1, 2):
     res = {r["params"]["scenario"]: r for r in json.load(open("%s/dfperf-%d.json" % (log, w)))["results"]}
     for sc, peer, pname in (("io", testpmd, "testpmd io-fwd"), ("l2", ovs, "OVS EMC on")):
         r = res[sc]
@@ -100,7 +126,7 @@ for w in () if ct_only else (1, 2):
 ct = log + "/ovs-ct.txt"
 modes = (("l2-new", "l2-1000mac", "ct=new"), ("l2-est", "l2-1000mac", "ct=est"),
          ("l3-est", "l3-256routes", "ct=est"))
-for n, k in ((1000, "1k"), (100000, "100k")):
+for n, k in () if overlay_only else ((1000, "1k"), (100000, "100k")):
     rows.append(("testpmd io-fwd net_pcap(%s flows) -> net_null (ct baseline)" % k,
                  grab(ct, "testpmd io-fwd net_pcap(infinite_rx, %s flows)" % k), None, None))
     res = {r["params"]["pipeline_mode"]: r
@@ -119,6 +145,28 @@ for n, k in ((1000, "1k"), (100000, "100k")):
             note += " (ours: one-way UDP committed on its 1st packet, later ones are ct hits)"
         rows.append(("dfperf pipeline %s, %s flows (1 worker)" % (mode, k), r["mpps"], on,
                      "OVS EMC on", note))
+# The overlay and NAT: OVS's userspace tunnels and NAT beside dfperf's.
+if not ct_only:
+    ov = log + "/ovs-overlay.txt"
+    res = {}
+    for f, suffix in (("overlay.json", ""), ("overlay-default.json", "/default")):
+        for r in json.load(open(log + "/" + f))["results"]:
+            sc = r["params"]["scenario"]
+            mode = r["params"]["nat"] if sc == "nat" else r["params"]["tunnel"]
+            res["%s-%s%s" % (sc, mode, suffix)] = r
+    for mode, what in (("encap-geneve", "1000 dst MACs on 4 remote chassis"),
+                       ("encap-vxlan", "1000 dst MACs on 4 remote chassis"),
+                       ("decap-geneve", "1000 local MACs"), ("decap-vxlan", "1000 local MACs"),
+                       ("nat-fip", "floating IP"), ("nat-snat", "SNAT, established mappings")):
+        on = grab(ov, "ovs-dpdk overlay %s," % mode)
+        rows.append(("OVS-DPDK %s, 1k flows, EMC on (1 PMD)" % mode, on, None, None, "  (%s)" % what))
+        r = res[mode]
+        rows.append(("dfperf %s, 1k flows, seed layout (1 worker)" % mode, r["mpps"], on,
+                     "OVS EMC on", extra(r)))
+        r = res.get(mode + "/default")
+        if r:
+            rows.append(("dfperf %s, 1k flows, default layout (1 worker)" % mode, r["mpps"], on,
+                         "OVS EMC on", extra(r)))
 print("Dragonflow-RS vs peers, 64 B frames, hugepages, %s s samples, this machine, one run" % secs)
 print("%-66s %9s  %s" % ("what", "Mpps", "ratio"))
 for row in rows:

@@ -42,6 +42,7 @@ step "dfperf smoke run (must not allocate in steady state)"
 cargo build --release --locked -p df-perf
 ./target/release/dfperf --scenario io,l2 --warmup 0.2 --seconds 1 --max-allocs 0
 ./target/release/dfperf --scenario pipeline --pipeline-mode l2-new,l2-est,l3-est --warmup 0.4 --seconds 1 --max-allocs 0 --max-drops 0
+./target/release/dfperf --scenario encap,decap --tunnel geneve,vxlan --scenario nat --nat fip,snat --warmup 0.4 --seconds 1 --max-allocs 0 --max-drops 0
 
 FUZZ_SECONDS=${FUZZ_SECONDS:-5}
 if [ "$FUZZ_SECONDS" != 0 ]; then

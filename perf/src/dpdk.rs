@@ -30,6 +30,7 @@ use df_dp::worker::{RxqAssignment, ThreadInit, WorkerEnv, WorkerSpec};
 use df_dp::PacketPool;
 
 use crate::measure::{measure, DpdkInfo, Measurement};
+use crate::overlay::{self, Kind, Split};
 use crate::pipeline::{self, Gated};
 use crate::scenario::{build_graph, peer_frames, FrameMix, Params, Scenario};
 
@@ -166,8 +167,46 @@ impl DpdkEnv {
                 }
                 v
             }
+            Scenario::Encap | Scenario::Decap | Scenario::Nat => {
+                let kind = p
+                    .overlay_kind()
+                    .ok_or_else(|| anyhow!("not an overlay scenario"))?;
+                if wire != 64 {
+                    return Err(anyhow!(
+                        "the overlay scenarios replay 64 B VM frames (got --frame {wire})"
+                    ));
+                }
+                p.ports = overlay::PORTS;
+                let n = p.flows.max(1);
+                let rx = |path: PathBuf| format!("rx_pcap={},", path.display()).repeat(p.workers);
+                let name = match kind {
+                    Kind::Encap(_) => format!("encap-{n}.pcap"),
+                    Kind::Decap(t) => format!("decap-{}-{n}.pcap", t.name()),
+                    Kind::Nat(_) => format!("nat-{n}.pcap"),
+                };
+                let src = self.write_frames(&name, &overlay::source_frames(kind, n))?;
+                let mut v = vec![
+                    (format!("net_pcap0,{}infinite_rx=1", rx(src)), true),
+                    ("net_null1,no-rx=1".to_string(), false),
+                ];
+                stored = n * workers as u32;
+                if let Kind::Nat(mode) = kind {
+                    let arp = self.write_frames(
+                        &format!("arp-{}.pcap", mode.name()),
+                        &[overlay::arp_reply(mode)],
+                    )?;
+                    v.push((format!("net_pcap2,{}infinite_rx=1", rx(arp)), true));
+                    stored += workers as u32;
+                }
+                v
+            }
         };
         let graph = build_graph(&p)?;
+        let bindings = match p.overlay_kind() {
+            Some(Kind::Decap(_)) => vec![(overlay::SRC_PORT, overlay::decap_queue(&graph)?)],
+            _ => Vec::new(),
+        };
+        let nat = matches!(p.overlay_kind(), Some(Kind::Nat(_)));
         let mp = Mempool::new(
             &eal,
             &format!("dfperf{}", self.runs),
@@ -195,7 +234,25 @@ impl DpdkEnv {
         let mut wspecs = Vec::new();
         for w in 0..p.workers {
             let mut qs: Vec<(u16, Box<dyn Port>)> = Vec::new();
+            let mut rx_ports = assign.rx_ports(w);
+            if nat {
+                // The uplink (switch port 1): transmits to net_null1,
+                // receives the gateway's ARP reply from net_pcap2 during
+                // the warm-up only.
+                let q0 = ports[0].queue(&assign.queues(w, 0), w as u16)?;
+                let q1 = ports[1].queue(&assign.queues(w, 1), w as u16)?;
+                let q2 = ports[2].queue(&assign.queues(w, 2), w as u16)?;
+                qs.push((overlay::SRC_PORT, Box::new(q0)));
+                qs.push((
+                    overlay::SINK_PORT,
+                    Box::new(Split::new(Gated::new(q2, from, until), q1)),
+                ));
+                rx_ports = vec![overlay::SRC_PORT, overlay::SINK_PORT];
+            }
             for (k, e) in ports.iter().enumerate() {
+                if nat {
+                    break;
+                }
                 let q = e.queue(&assign.queues(w, k as u16), w as u16)?;
                 if p.scenario == Scenario::Pipeline && k as u16 == pipeline::UPLINK_PORT {
                     // The replies: only during the warm-up (ct=est priming).
@@ -212,8 +269,8 @@ impl DpdkEnv {
                 WorkerSpec {
                     core: (!p.cores.is_empty()).then(|| p.cores[w % p.cores.len()]),
                     ports: qs,
-                    rx: assign.rx_ports(w),
-                    bindings: Vec::new(),
+                    rx: rx_ports,
+                    bindings: bindings.clone(),
                 },
                 WorkerEnv {
                     pool: Some(PacketPool::with_mempool(mp.clone())),

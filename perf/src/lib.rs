@@ -14,10 +14,12 @@
 pub mod dpdk;
 pub mod frames;
 pub mod measure;
+pub mod overlay;
 pub mod pipeline;
 pub mod report;
 pub mod scenario;
 
 pub use measure::{run, Measurement};
+pub use overlay::{NatMode, Tunnel};
 pub use pipeline::PipelineMode;
-pub use scenario::{FrameMix, Params, PortsKind, Scenario};
+pub use scenario::{FrameMix, OverlayLayout, Params, PortsKind, Scenario};

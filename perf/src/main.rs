@@ -5,7 +5,10 @@ use std::process::ExitCode;
 use anyhow::{anyhow, Result};
 use clap::Parser;
 use df_dp::sys::CountingAlloc;
-use df_perf::{run, FrameMix, Measurement, Params, PipelineMode, PortsKind, Scenario};
+use df_perf::{
+    run, FrameMix, Measurement, NatMode, OverlayLayout, Params, PipelineMode, PortsKind, Scenario,
+    Tunnel,
+};
 
 #[global_allocator]
 static ALLOC: CountingAlloc = CountingAlloc;
@@ -27,8 +30,12 @@ struct Cli {
     /// Scenarios to run, in order (comma-separated): io (input -> xconnect ->
     /// output, the framework's own cost), l2 (input -> l2 -> output),
     /// pipeline (the seed's full pipeline: portsec, sg with conntrack, l2,
-    /// l3, with the tables of shared/peers/ovs-dpdk-ct.sh).
+    /// l3, with the tables of shared/peers/ovs-dpdk-ct.sh), encap (VM ->
+    /// 1000 ports on remote chassis, encapsulated on the underlay), decap
+    /// (encapsulated frames on the underlay -> 1000 local MACs), nat (VM ->
+    /// external network through a floating IP or SNAT).
     /// Example: dfperf --scenario pipeline --pipeline-mode l2-new,l2-est,l3-est --flows 100000
+    ///          dfperf --scenario encap,decap --tunnel geneve,vxlan --scenario nat --nat fip,snat
     #[arg(long, value_delimiter = ',', default_value = "io,l2")]
     scenario: Vec<Scenario>,
     /// Switch ports; each is a generator and a sink on every worker.
@@ -46,6 +53,26 @@ struct Cli {
     /// the warm-up first).
     #[arg(long, value_enum, value_delimiter = ',', default_value = "l2-est")]
     pipeline_mode: Vec<PipelineMode>,
+    /// encap, decap: the encapsulations to run, in order (comma-separated):
+    /// geneve, vxlan.
+    #[arg(long, value_enum, value_delimiter = ',', default_value = "geneve")]
+    tunnel: Vec<Tunnel>,
+    /// nat: the modes to run, in order (comma-separated): fip (floating
+    /// IP), snat (the chassis' external address, one mapping per flow).
+    #[arg(long, value_enum, value_delimiter = ',', default_value = "fip")]
+    nat: Vec<NatMode>,
+    /// encap, decap: the layout: seed (the seed's graph, with portsec, sg
+    /// and the router's ingress filter on the path) or default
+    /// (etc/layouts/default.yaml: input -> l2 -> output, with the implicit
+    /// tunnel).
+    #[arg(long, value_enum, default_value = "seed")]
+    overlay_layout: OverlayLayout,
+    /// Write the overlay scenarios' pcaps (the frames dfperf replays, for
+    /// the OVS peer perf/peers/ovs-dpdk-overlay.sh) into this directory
+    /// and exit: encap-N.pcap, decap-geneve-N.pcap, decap-vxlan-N.pcap,
+    /// nat-N.pcap (N = --flows).
+    #[arg(long)]
+    write_pcaps: Option<std::path::PathBuf>,
     /// Frame size on the wire in bytes (64..=1518), or `imix` (64/570/1518 in 7:4:1).
     #[arg(long, default_value = "64")]
     frame: String,
@@ -155,17 +182,35 @@ fn real_main() -> Result<bool> {
         cli.cores.clone()
     };
     let frame = frame_mix(&cli.frame)?;
+    if let Some(dir) = &cli.write_pcaps {
+        df_perf::overlay::write_pcaps(dir, cli.flows)?;
+        return Ok(true);
+    }
     let mut dpdk_env = DpdkRuns::new(&cli)?;
     let mut results: Vec<Measurement> = Vec::new();
-    let runs: Vec<(Scenario, PipelineMode)> = cli
+    type Run = (Scenario, PipelineMode, Tunnel, NatMode);
+    let runs: Vec<Run> = cli
         .scenario
         .iter()
-        .flat_map(|&s| match s {
-            Scenario::Pipeline => cli.pipeline_mode.iter().map(|&m| (s, m)).collect(),
-            _ => vec![(s, PipelineMode::L2Est)],
+        .flat_map(|&s| -> Vec<Run> {
+            let (t, n) = (Tunnel::Geneve, NatMode::Fip);
+            match s {
+                Scenario::Pipeline => cli.pipeline_mode.iter().map(|&m| (s, m, t, n)).collect(),
+                Scenario::Encap | Scenario::Decap => cli
+                    .tunnel
+                    .iter()
+                    .map(|&k| (s, PipelineMode::L2Est, k, n))
+                    .collect(),
+                Scenario::Nat => cli
+                    .nat
+                    .iter()
+                    .map(|&m| (s, PipelineMode::L2Est, t, m))
+                    .collect(),
+                _ => vec![(s, PipelineMode::L2Est, t, n)],
+            }
         })
         .collect();
-    for (scenario, pipeline_mode) in runs {
+    for (scenario, pipeline_mode, tunnel, nat) in runs {
         let p = Params {
             scenario,
             ports: cli.ports,
@@ -183,6 +228,9 @@ fn real_main() -> Result<bool> {
             lcore_register: !cli.no_lcore_register,
             fdb_port: None,
             pipeline_mode,
+            tunnel,
+            nat,
+            overlay_layout: cli.overlay_layout,
         };
         if cli.show_graph && !cli.json {
             print!("{}", df_perf::scenario::build_graph(&p)?.describe());
@@ -221,7 +269,7 @@ fn real_main() -> Result<bool> {
     }
     if let Some(max) = cli.max_allocs {
         for m in &results {
-            let name = m.params.scenario.name();
+            let name = m.params.label();
             if m.allocations <= max {
                 verdicts.push(format!(
                     "PASS {name} allocations {} <= {max}",
@@ -235,10 +283,7 @@ fn real_main() -> Result<bool> {
     }
     if let Some(max) = cli.max_drops {
         for m in &results {
-            let name = match m.params.scenario {
-                Scenario::Pipeline => format!("pipeline {}", m.params.pipeline_mode.name()),
-                s => s.name().to_string(),
-            };
+            let name = m.params.label();
             let drops: u64 = m.drops.iter().map(|d| d.1).sum();
             if drops <= max {
                 verdicts.push(format!("PASS {name} drops {drops} <= {max}"));

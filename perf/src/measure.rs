@@ -16,6 +16,7 @@ use df_dp::sys::{allocations, tsc_hz};
 use df_dp::worker::{WorkerEnv, WorkerReport, WorkerSpec, Workers};
 use df_dp::{ExecConfig, Graph};
 
+use crate::overlay::{self, Kind, Split};
 use crate::pipeline::{self, Gated, SINK_PORT, UPLINK_PORT, VM_PORT};
 use crate::scenario::{build_graph, port_frames, Params, Scenario};
 
@@ -127,6 +128,9 @@ pub fn run(p: &Params) -> Result<Measurement> {
     if p.scenario == Scenario::Pipeline {
         return run_pipeline(p);
     }
+    if let Some(kind) = p.overlay_kind() {
+        return run_overlay(p, kind);
+    }
     let graph = build_graph(p)?;
     let specs = (0..p.workers)
         .map(|w| {
@@ -190,6 +194,61 @@ fn run_pipeline(p: &Params) -> Result<Measurement> {
                     ports,
                     rx,
                     bindings: Vec::new(),
+                },
+                WorkerEnv::default(),
+            )
+        })
+        .collect();
+    let (m, _reports) = measure(&p, &graph, specs)?;
+    Ok(m)
+}
+
+/// The overlay scenarios over in-memory ports: switch port 0 replays the
+/// source frames (the VM's, or the encapsulated ones on the underlay in
+/// `decap`, bound to `tunnel.in.decap`), port 1 sinks; in `nat` port 1 (the
+/// uplink) also replays the gateway's ARP reply during the middle half of
+/// the warm-up.
+fn run_overlay(p: &Params, kind: Kind) -> Result<Measurement> {
+    let mut p = p.clone();
+    p.ports = overlay::PORTS;
+    let graph = build_graph(&p)?;
+    let frames = overlay::source_frames(kind, p.flows);
+    let bindings = match kind {
+        Kind::Decap(_) => vec![(overlay::SRC_PORT, overlay::decap_queue(&graph)?)],
+        _ => Vec::new(),
+    };
+    let (from, until) = pipeline::reply_window(p.warmup);
+    let specs = (0..p.workers)
+        .map(|w| {
+            let sink = SinkPort::new(&format!("sink-q{w}"));
+            let sink: Box<dyn Port> = match kind {
+                Kind::Nat(mode) => Box::new(Split::new(
+                    Gated::new(
+                        GenPort::new(&format!("arp-q{w}"), &[overlay::arp_reply(mode)], None),
+                        from,
+                        until,
+                    ),
+                    sink,
+                )),
+                _ => Box::new(sink),
+            };
+            let ports: Vec<(u16, Box<dyn Port>)> = vec![
+                (
+                    overlay::SRC_PORT,
+                    Box::new(GenPort::new(&format!("src-q{w}"), &frames, None)),
+                ),
+                (overlay::SINK_PORT, sink),
+            ];
+            let rx = match kind {
+                Kind::Nat(_) => vec![overlay::SRC_PORT, overlay::SINK_PORT],
+                _ => vec![overlay::SRC_PORT],
+            };
+            (
+                WorkerSpec {
+                    core: (!p.cores.is_empty()).then(|| p.cores[w % p.cores.len()]),
+                    ports,
+                    rx,
+                    bindings: bindings.clone(),
                 },
                 WorkerEnv::default(),
             )

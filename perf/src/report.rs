@@ -14,10 +14,7 @@ pub fn text(m: &Measurement) -> String {
         FrameMix::Imix => "imix".into(),
     };
     let mut s = String::new();
-    let name = match p.scenario {
-        Scenario::Pipeline => format!("pipeline {}", p.pipeline_mode.name()),
-        other => other.name().to_string(),
-    };
+    let name = p.label();
     let _ = writeln!(
         s,
         "scenario {name}: {} worker(s){}, {} ports, {} MACs, {} flows/port, {frame} frames, {:.2} s window",

@@ -11,6 +11,7 @@ use df_dp::{Graph, RcuDomain};
 use df_wire::EthernetAddress;
 
 use crate::frames;
+use crate::overlay::{self, NatMode, Tunnel};
 use crate::pipeline::{self, PipelineMode};
 
 /// What the graph does to each packet.
@@ -25,6 +26,14 @@ pub enum Scenario {
     /// The seed's full pipeline (portsec, sg with conntrack, l2, l3) with
     /// the tables of `shared/peers/ovs-dpdk-ct.sh` (see [`crate::pipeline`]).
     Pipeline,
+    /// VM -> 1000 ports on 4 remote chassis, Geneve or VXLAN encapsulated
+    /// on the underlay port (see [`crate::overlay`]).
+    Encap,
+    /// The same encapsulated frames received on the underlay port ->
+    /// decapsulated to 1000 local MACs.
+    Decap,
+    /// VM -> external network through a floating IP or distributed SNAT.
+    Nat,
 }
 
 impl Scenario {
@@ -34,6 +43,9 @@ impl Scenario {
             Scenario::Io => "io",
             Scenario::L2 => "l2",
             Scenario::Pipeline => "pipeline",
+            Scenario::Encap => "encap",
+            Scenario::Decap => "decap",
+            Scenario::Nat => "nat",
         }
     }
 }
@@ -94,6 +106,55 @@ pub struct Params {
     pub fdb_port: Option<u16>,
     /// pipeline: forwarding (l2 or l3) and conntrack state (new or est).
     pub pipeline_mode: PipelineMode,
+    /// encap, decap: the encapsulation.
+    pub tunnel: Tunnel,
+    /// nat: floating IP or SNAT.
+    pub nat: NatMode,
+    /// encap, decap: the layout the overlay runs in.
+    pub overlay_layout: OverlayLayout,
+}
+
+/// The layout of the overlay scenarios.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum OverlayLayout {
+    /// The seed's graph (portsec, sg, l2, l3-proactive, firewall) with the
+    /// implicit tunnel and nat vertices.
+    Seed,
+    /// `etc/layouts/default.yaml` (input -> l2 -> output) with the
+    /// implicit tunnel: encap and decap only (no router, no port security).
+    Default,
+}
+
+impl Params {
+    /// The overlay scenario of an `encap`, `decap` or `nat` run.
+    pub fn overlay_kind(&self) -> Option<overlay::Kind> {
+        match self.scenario {
+            Scenario::Encap => Some(overlay::Kind::Encap(self.tunnel)),
+            Scenario::Decap => Some(overlay::Kind::Decap(self.tunnel)),
+            Scenario::Nat => Some(overlay::Kind::Nat(self.nat)),
+            _ => None,
+        }
+    }
+
+    /// The run's name in reports: the scenario and its mode.
+    pub fn label(&self) -> String {
+        match self.scenario {
+            Scenario::Pipeline => format!("pipeline {}", self.pipeline_mode.name()),
+            Scenario::Encap | Scenario::Decap => format!(
+                "{} {}{}",
+                self.scenario.name(),
+                self.tunnel.name(),
+                if self.overlay_layout == OverlayLayout::Default {
+                    " (default layout)"
+                } else {
+                    ""
+                }
+            ),
+            Scenario::Nat => format!("nat {}", self.nat.name()),
+            s => s.name().to_string(),
+        }
+    }
 }
 
 impl Default for Params {
@@ -115,6 +176,9 @@ impl Default for Params {
             lcore_register: true,
             fdb_port: None,
             pipeline_mode: PipelineMode::L2Est,
+            tunnel: Tunnel::Geneve,
+            nat: NatMode::Fip,
+            overlay_layout: OverlayLayout::Seed,
         }
     }
 }
@@ -141,12 +205,27 @@ pub fn build_graph(p: &Params) -> Result<Arc<Graph>> {
     let layout = match p.scenario {
         Scenario::Io => df_catalog::IO_LAYOUT,
         Scenario::L2 => df_catalog::DEFAULT_LAYOUT,
-        Scenario::Pipeline => df_catalog::SEED_LAYOUT,
+        Scenario::Encap | Scenario::Decap if p.overlay_layout == OverlayLayout::Default => {
+            df_catalog::DEFAULT_LAYOUT
+        }
+        Scenario::Nat if p.overlay_layout == OverlayLayout::Default => {
+            return Err(anyhow!(
+                "--overlay-layout default has no router (l3-proactive): nat needs the seed layout"
+            ));
+        }
+        Scenario::Pipeline | Scenario::Encap | Scenario::Decap | Scenario::Nat => {
+            df_catalog::SEED_LAYOUT
+        }
     };
     let g = df_catalog::compile_layout(layout, &RcuDomain::new())?;
     if p.scenario == Scenario::Pipeline {
         let g = Arc::new(g);
         pipeline::configure(&g, p.pipeline_mode)?;
+        return Ok(g);
+    }
+    if let Some(kind) = p.overlay_kind() {
+        let g = Arc::new(g);
+        overlay::configure(&g, kind)?;
         return Ok(g);
     }
     g.configure(
@@ -218,7 +297,7 @@ pub fn build_graph(p: &Params) -> Result<Arc<Graph>> {
             )
             .context("configuring the FDB")?;
         }
-        Scenario::Pipeline => {}
+        Scenario::Pipeline | Scenario::Encap | Scenario::Decap | Scenario::Nat => {}
     }
     Ok(Arc::new(g))
 }

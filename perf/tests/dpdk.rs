@@ -9,7 +9,7 @@
 #![cfg(feature = "dpdk")]
 
 use df_perf::dpdk::DpdkEnv;
-use df_perf::{Params, PipelineMode, PortsKind, Scenario};
+use df_perf::{NatMode, Params, PipelineMode, PortsKind, Scenario, Tunnel};
 
 #[test]
 fn io_and_l2_over_dpdk_ports() {
@@ -72,5 +72,32 @@ fn io_and_l2_over_dpdk_ports() {
     assert_eq!(d.port_stats.len(), 3, "{what}");
     assert!(d.port_stats[1].2 > 0, "the sink sent: {what}");
     assert!(d.port_stats[2].1 > 0, "the replies were received: {what}");
+    // The overlay and NAT scenarios: the source net_pcap -> net_null (and
+    // the NAT uplink's ARP reply through a third net_pcap, warm-up only).
+    for (scenario, nat) in [
+        (Scenario::Encap, NatMode::Fip),
+        (Scenario::Decap, NatMode::Fip),
+        (Scenario::Nat, NatMode::Fip),
+        (Scenario::Nat, NatMode::Snat),
+    ] {
+        let p = Params {
+            scenario,
+            nat,
+            tunnel: Tunnel::Vxlan,
+            warmup: 0.4,
+            seconds: 0.3,
+            ports_kind: PortsKind::Dpdk,
+            hugepages: false,
+            ..Params::default()
+        };
+        let m = env.run(&p).unwrap();
+        let what = format!("{}: {m:?}", p.label());
+        assert!(m.tx_packets > 0, "{what}");
+        assert!(m.drops.is_empty(), "{what}");
+        assert_eq!(m.allocations, 0, "{what}");
+        let d = m.dpdk.as_ref().unwrap();
+        assert_eq!(d.mbufs_leaked, 0, "{what}");
+        assert!(d.port_stats[1].2 > 0, "the sink sent: {what}");
+    }
     env.finish().unwrap();
 }
