@@ -17,7 +17,7 @@ use crate::check::{self, Check};
 use crate::enums::IpVersion;
 use crate::error::{Ctx, ModelError};
 use crate::keys::table;
-use crate::model::{Model, Ref, Refs};
+use crate::model::{accessors, Model, Ref, Refs};
 use crate::network::HostRoute;
 
 /// A BGP neighbour.
@@ -62,12 +62,7 @@ impl Model for BgpPeer {
     const HAS_UNIQUE_KEY: bool = false;
     const REFERENCES_TO: &'static [&'static str] = &[];
 
-    fn id(&self) -> &str {
-        &self.id
-    }
-    fn topic(&self) -> Option<&str> {
-        Some(&self.topic)
-    }
+    accessors!(id, topic);
 
     fn validate(&self) -> Result<(), ModelError> {
         let cx = Ctx::new(Self::TABLE, &self.id);
@@ -126,12 +121,8 @@ impl Model for BgpSpeaker {
     const HAS_UNIQUE_KEY: bool = false;
     const REFERENCES_TO: &'static [&'static str] = &[table::BGP_PEER];
 
-    fn id(&self) -> &str {
-        &self.id
-    }
-    fn topic(&self) -> Option<&str> {
-        Some(&self.topic)
-    }
+    accessors!(id, topic);
+
     fn references(&self) -> Vec<Ref> {
         Refs::default()
             .list("peers", table::BGP_PEER, &self.peers)

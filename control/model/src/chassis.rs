@@ -13,7 +13,7 @@ use crate::check::{self, Check};
 use crate::enums::TunnelType;
 use crate::error::{Ctx, ModelError};
 use crate::keys::table;
-use crate::model::Model;
+use crate::model::{accessors, Model};
 use crate::types::Mac;
 
 /// A host in the deployment.
@@ -41,9 +41,7 @@ impl Model for Chassis {
     const HAS_UNIQUE_KEY: bool = false;
     const REFERENCES_TO: &'static [&'static str] = &[];
 
-    fn id(&self) -> &str {
-        &self.id
-    }
+    accessors!(id);
 
     fn validate(&self) -> Result<(), ModelError> {
         let cx = Ctx::new(Self::TABLE, &self.id);

@@ -16,7 +16,7 @@ use crate::check::{self, Check};
 use crate::enums::{IpVersion, Protocol};
 use crate::error::{Ctx, ModelError};
 use crate::keys::table;
-use crate::model::{Model, Ref, Refs};
+use crate::model::{accessors, Model, Ref, Refs};
 use crate::network::yes;
 use crate::types::{IpNetwork, PortRange};
 
@@ -75,15 +75,7 @@ impl Model for FirewallRule {
     const HAS_UNIQUE_KEY: bool = false;
     const REFERENCES_TO: &'static [&'static str] = &[];
 
-    fn id(&self) -> &str {
-        &self.id
-    }
-    fn version(&self) -> Option<u64> {
-        self.version
-    }
-    fn topic(&self) -> Option<&str> {
-        Some(&self.topic)
-    }
+    accessors!(id, version, topic);
 
     fn validate(&self) -> Result<(), ModelError> {
         let cx = Ctx::new(Self::TABLE, &self.id);
@@ -160,15 +152,8 @@ impl Model for FirewallPolicy {
     const HAS_UNIQUE_KEY: bool = false;
     const REFERENCES_TO: &'static [&'static str] = &[table::FIREWALL_RULE];
 
-    fn id(&self) -> &str {
-        &self.id
-    }
-    fn version(&self) -> Option<u64> {
-        self.version
-    }
-    fn topic(&self) -> Option<&str> {
-        Some(&self.topic)
-    }
+    accessors!(id, version, topic);
+
     fn references(&self) -> Vec<Ref> {
         Refs::default()
             .list("firewall_rules", table::FIREWALL_RULE, &self.firewall_rules)
@@ -220,21 +205,8 @@ impl Model for FirewallGroup {
     const HAS_UNIQUE_KEY: bool = true;
     const REFERENCES_TO: &'static [&'static str] = &[table::FIREWALL_POLICY, table::LPORT];
 
-    fn id(&self) -> &str {
-        &self.id
-    }
-    fn version(&self) -> Option<u64> {
-        self.version
-    }
-    fn unique_key(&self) -> Option<u32> {
-        self.unique_key
-    }
-    fn set_unique_key(&mut self, key: u32) {
-        self.unique_key = Some(key);
-    }
-    fn topic(&self) -> Option<&str> {
-        Some(&self.topic)
-    }
+    accessors!(id, version, unique_key, topic);
+
     fn references(&self) -> Vec<Ref> {
         Refs::default()
             .opt(

@@ -16,7 +16,7 @@ use crate::check;
 use crate::enums::{AdminState, MigrationStatus, SwitchPortType};
 use crate::error::{Ctx, ModelError};
 use crate::keys::table;
-use crate::model::{Model, Ref, Refs};
+use crate::model::{accessors, Model, Ref, Refs};
 use crate::types::Mac;
 
 // ---------------------------------------------------------------- publisher
@@ -54,9 +54,7 @@ impl Model for Publisher {
     const HAS_UNIQUE_KEY: bool = false;
     const REFERENCES_TO: &'static [&'static str] = &[];
 
-    fn id(&self) -> &str {
-        &self.id
-    }
+    accessors!(id);
 
     fn validate(&self) -> Result<(), ModelError> {
         let cx = Ctx::new(Self::TABLE, &self.id);
@@ -106,9 +104,7 @@ impl Model for Listener {
     const HAS_UNIQUE_KEY: bool = false;
     const REFERENCES_TO: &'static [&'static str] = &[];
 
-    fn id(&self) -> &str {
-        &self.id
-    }
+    accessors!(id);
 
     fn validate(&self) -> Result<(), ModelError> {
         let cx = Ctx::new(Self::TABLE, &self.id);
@@ -154,9 +150,8 @@ impl Model for Service {
     const HAS_UNIQUE_KEY: bool = false;
     const REFERENCES_TO: &'static [&'static str] = &[table::CHASSIS];
 
-    fn id(&self) -> &str {
-        &self.id
-    }
+    accessors!(id);
+
     fn references(&self) -> Vec<Ref> {
         Refs::default()
             .one("chassis", table::CHASSIS, &self.chassis)
@@ -204,12 +199,8 @@ impl Model for ActivePort {
     const HAS_UNIQUE_KEY: bool = false;
     const REFERENCES_TO: &'static [&'static str] = &[table::LSWITCH, table::LPORT];
 
-    fn id(&self) -> &str {
-        &self.id
-    }
-    fn topic(&self) -> Option<&str> {
-        Some(&self.topic)
-    }
+    accessors!(id, topic);
+
     fn references(&self) -> Vec<Ref> {
         Refs::default()
             .opt("network", table::LSWITCH, &self.network)
@@ -256,9 +247,8 @@ impl Model for Migration {
     const HAS_UNIQUE_KEY: bool = false;
     const REFERENCES_TO: &'static [&'static str] = &[table::CHASSIS, table::LPORT];
 
-    fn id(&self) -> &str {
-        &self.id
-    }
+    accessors!(id);
+
     fn references(&self) -> Vec<Ref> {
         Refs::default()
             .opt("dest_chassis", table::CHASSIS, &self.dest_chassis)
@@ -325,9 +315,8 @@ impl Model for SwitchPort {
     const STORED: bool = false;
     const REFERENCES_TO: &'static [&'static str] = &[table::LPORT];
 
-    fn id(&self) -> &str {
-        &self.id
-    }
+    accessors!(id);
+
     fn references(&self) -> Vec<Ref> {
         Refs::default()
             .opt("lport", table::LPORT, &self.lport)

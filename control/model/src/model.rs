@@ -116,3 +116,40 @@ impl Refs {
         self.0
     }
 }
+
+/// The [`Model`] accessors most tables implement the same way, by field
+/// name: `id` (`&self.id`), `version` (`self.version`), `unique_key` (with
+/// `set_unique_key`), `topic` (a `String` field) or `topic_opt` (an
+/// `Option<String>` field). Used inside `impl Model for ...`.
+macro_rules! accessors {
+    ($($f:ident),+ $(,)?) => { $(accessors!(@ $f);)+ };
+    (@ id) => {
+        fn id(&self) -> &str {
+            &self.id
+        }
+    };
+    (@ version) => {
+        fn version(&self) -> Option<u64> {
+            self.version
+        }
+    };
+    (@ unique_key) => {
+        fn unique_key(&self) -> Option<u32> {
+            self.unique_key
+        }
+        fn set_unique_key(&mut self, key: u32) {
+            self.unique_key = Some(key);
+        }
+    };
+    (@ topic) => {
+        fn topic(&self) -> Option<&str> {
+            Some(&self.topic)
+        }
+    };
+    (@ topic_opt) => {
+        fn topic(&self) -> Option<&str> {
+            self.topic.as_deref()
+        }
+    };
+}
+pub(crate) use accessors;

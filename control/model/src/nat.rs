@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 use crate::check;
 use crate::error::{Ctx, ModelError};
 use crate::keys::table;
-use crate::model::{Model, Ref, Refs};
+use crate::model::{accessors, Model, Ref, Refs};
 
 /// A floating IP.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -56,15 +56,8 @@ impl Model for FloatingIp {
     const HAS_UNIQUE_KEY: bool = false;
     const REFERENCES_TO: &'static [&'static str] = &[table::LPORT, table::LROUTER];
 
-    fn id(&self) -> &str {
-        &self.id
-    }
-    fn version(&self) -> Option<u64> {
-        self.version
-    }
-    fn topic(&self) -> Option<&str> {
-        Some(&self.topic)
-    }
+    accessors!(id, version, topic);
+
     fn references(&self) -> Vec<Ref> {
         Refs::default()
             .opt("lport", table::LPORT, &self.lport)

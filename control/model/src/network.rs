@@ -18,7 +18,7 @@ use crate::check::{self, Check};
 use crate::enums::{BindingType, Ipv6Mode, NetworkType, VNIC_TYPES};
 use crate::error::{Ctx, ModelError};
 use crate::keys::table;
-use crate::model::{Model, Ref, Refs};
+use crate::model::{accessors, Model, Ref, Refs};
 use crate::types::{IpNetwork, Mac};
 
 pub(crate) fn yes() -> bool {
@@ -81,21 +81,8 @@ impl Model for LogicalSwitch {
     const HAS_UNIQUE_KEY: bool = true;
     const REFERENCES_TO: &'static [&'static str] = &[table::QOSPOLICY];
 
-    fn id(&self) -> &str {
-        &self.id
-    }
-    fn version(&self) -> Option<u64> {
-        self.version
-    }
-    fn unique_key(&self) -> Option<u32> {
-        self.unique_key
-    }
-    fn set_unique_key(&mut self, key: u32) {
-        self.unique_key = Some(key);
-    }
-    fn topic(&self) -> Option<&str> {
-        Some(&self.topic)
-    }
+    accessors!(id, version, unique_key, topic);
+
     fn references(&self) -> Vec<Ref> {
         Refs::default()
             .opt("qos_policy", table::QOSPOLICY, &self.qos_policy)
@@ -213,15 +200,8 @@ impl Model for Subnet {
     const HAS_UNIQUE_KEY: bool = false;
     const REFERENCES_TO: &'static [&'static str] = &[table::LSWITCH];
 
-    fn id(&self) -> &str {
-        &self.id
-    }
-    fn version(&self) -> Option<u64> {
-        self.version
-    }
-    fn topic(&self) -> Option<&str> {
-        Some(&self.topic)
-    }
+    accessors!(id, version, topic);
+
     fn references(&self) -> Vec<Ref> {
         Refs::default()
             .one("lswitch", table::LSWITCH, &self.lswitch)
@@ -417,21 +397,8 @@ impl Model for LogicalPort {
         table::CHASSIS,
     ];
 
-    fn id(&self) -> &str {
-        &self.id
-    }
-    fn version(&self) -> Option<u64> {
-        self.version
-    }
-    fn unique_key(&self) -> Option<u32> {
-        self.unique_key
-    }
-    fn set_unique_key(&mut self, key: u32) {
-        self.unique_key = Some(key);
-    }
-    fn topic(&self) -> Option<&str> {
-        Some(&self.topic)
-    }
+    accessors!(id, version, unique_key, topic);
+
     fn references(&self) -> Vec<Ref> {
         let chassis = self.binding.as_ref().and_then(|b| b.chassis.clone());
         Refs::default()

@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 use crate::check::{self, Check};
 use crate::error::{Ctx, ModelError};
 use crate::keys::table;
-use crate::model::Model;
+use crate::model::{accessors, Model};
 
 /// What a rule does.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -100,15 +100,7 @@ impl Model for QosPolicy {
     const HAS_UNIQUE_KEY: bool = false;
     const REFERENCES_TO: &'static [&'static str] = &[];
 
-    fn id(&self) -> &str {
-        &self.id
-    }
-    fn version(&self) -> Option<u64> {
-        self.version
-    }
-    fn topic(&self) -> Option<&str> {
-        Some(&self.topic)
-    }
+    accessors!(id, version, topic);
 
     fn validate(&self) -> Result<(), ModelError> {
         let cx = Ctx::new(Self::TABLE, &self.id);

@@ -15,7 +15,7 @@ use serde::{Deserialize, Serialize};
 use crate::check;
 use crate::error::{Ctx, ModelError};
 use crate::keys::table;
-use crate::model::{Model, Ref, Refs};
+use crate::model::{accessors, Model, Ref, Refs};
 use crate::network::HostRoute;
 use crate::types::{IpNetwork, Mac};
 
@@ -91,21 +91,8 @@ impl Model for LogicalRouter {
     const HAS_UNIQUE_KEY: bool = true;
     const REFERENCES_TO: &'static [&'static str] = &[table::LSWITCH];
 
-    fn id(&self) -> &str {
-        &self.id
-    }
-    fn version(&self) -> Option<u64> {
-        self.version
-    }
-    fn unique_key(&self) -> Option<u32> {
-        self.unique_key
-    }
-    fn set_unique_key(&mut self, key: u32) {
-        self.unique_key = Some(key);
-    }
-    fn topic(&self) -> Option<&str> {
-        Some(&self.topic)
-    }
+    accessors!(id, version, unique_key, topic);
+
     fn references(&self) -> Vec<Ref> {
         let mut refs = Refs::default();
         for (i, p) in self.ports.iter().enumerate() {

@@ -17,7 +17,7 @@ use crate::check::{self, Check};
 use crate::enums::{Direction, EtherType, Protocol};
 use crate::error::{Ctx, ModelError};
 use crate::keys::table;
-use crate::model::Model;
+use crate::model::{accessors, Model};
 use crate::types::{IpNetwork, PortRange};
 
 /// One rule: allow traffic matching all set fields.
@@ -100,21 +100,7 @@ impl Model for SecurityGroup {
     const HAS_UNIQUE_KEY: bool = true;
     const REFERENCES_TO: &'static [&'static str] = &[];
 
-    fn id(&self) -> &str {
-        &self.id
-    }
-    fn version(&self) -> Option<u64> {
-        self.version
-    }
-    fn unique_key(&self) -> Option<u32> {
-        self.unique_key
-    }
-    fn set_unique_key(&mut self, key: u32) {
-        self.unique_key = Some(key);
-    }
-    fn topic(&self) -> Option<&str> {
-        Some(&self.topic)
-    }
+    accessors!(id, version, unique_key, topic);
 
     fn validate(&self) -> Result<(), ModelError> {
         let cx = Ctx::new(Self::TABLE, &self.id);

@@ -13,7 +13,7 @@ use crate::check::{self, Check};
 use crate::enums::{EtherType, Protocol};
 use crate::error::{Ctx, ModelError};
 use crate::keys::table;
-use crate::model::{Model, Ref, Refs};
+use crate::model::{accessors, Model, Ref, Refs};
 use crate::types::{IpNetwork, PortRange};
 
 /// How a service function learns which chain a packet is on.
@@ -62,12 +62,8 @@ impl Model for PortPair {
     const HAS_UNIQUE_KEY: bool = false;
     const REFERENCES_TO: &'static [&'static str] = &[table::LPORT];
 
-    fn id(&self) -> &str {
-        &self.id
-    }
-    fn topic(&self) -> Option<&str> {
-        Some(&self.topic)
-    }
+    accessors!(id, topic);
+
     fn references(&self) -> Vec<Ref> {
         Refs::default()
             .one("ingress_port", table::LPORT, &self.ingress_port)
@@ -112,12 +108,8 @@ impl Model for PortPairGroup {
     const HAS_UNIQUE_KEY: bool = false;
     const REFERENCES_TO: &'static [&'static str] = &[table::SFC_PORTPAIR];
 
-    fn id(&self) -> &str {
-        &self.id
-    }
-    fn topic(&self) -> Option<&str> {
-        Some(&self.topic)
-    }
+    accessors!(id, topic);
+
     fn references(&self) -> Vec<Ref> {
         Refs::default()
             .list("port_pairs", table::SFC_PORTPAIR, &self.port_pairs)
@@ -178,18 +170,8 @@ impl Model for FlowClassifier {
     const HAS_UNIQUE_KEY: bool = true;
     const REFERENCES_TO: &'static [&'static str] = &[table::LPORT];
 
-    fn id(&self) -> &str {
-        &self.id
-    }
-    fn unique_key(&self) -> Option<u32> {
-        self.unique_key
-    }
-    fn set_unique_key(&mut self, key: u32) {
-        self.unique_key = Some(key);
-    }
-    fn topic(&self) -> Option<&str> {
-        Some(&self.topic)
-    }
+    accessors!(id, unique_key, topic);
+
     fn references(&self) -> Vec<Ref> {
         Refs::default()
             .opt("source_port", table::LPORT, &self.source_port)
@@ -284,12 +266,8 @@ impl Model for PortChain {
     const REFERENCES_TO: &'static [&'static str] =
         &[table::SFC_PORTPAIRGROUP, table::SFC_FLOWCLASSIFIER];
 
-    fn id(&self) -> &str {
-        &self.id
-    }
-    fn topic(&self) -> Option<&str> {
-        Some(&self.topic)
-    }
+    accessors!(id, topic);
+
     fn references(&self) -> Vec<Ref> {
         Refs::default()
             .list(

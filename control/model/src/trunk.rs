@@ -13,7 +13,7 @@ use crate::check;
 use crate::enums::SegmentationType;
 use crate::error::{Ctx, ModelError};
 use crate::keys::table;
-use crate::model::{Model, Ref, Refs};
+use crate::model::{accessors, Model, Ref, Refs};
 
 /// How a child port's traffic is found inside its parent port's.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -38,12 +38,8 @@ impl Model for ChildPortSegmentation {
     const HAS_UNIQUE_KEY: bool = false;
     const REFERENCES_TO: &'static [&'static str] = &[table::LPORT];
 
-    fn id(&self) -> &str {
-        &self.id
-    }
-    fn topic(&self) -> Option<&str> {
-        Some(&self.topic)
-    }
+    accessors!(id, topic);
+
     fn references(&self) -> Vec<Ref> {
         Refs::default()
             .one("parent", table::LPORT, &self.parent)
