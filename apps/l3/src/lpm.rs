@@ -175,6 +175,55 @@ impl<K: Bits> Lpm<K> {
     }
 }
 
+/// Distinct IPv4 prefix lengths up to which [`ByLen`] is used.
+pub(crate) const BY_LEN_MAX: usize = 4;
+
+/// IPv4 longest-prefix match by one hash probe per distinct prefix length,
+/// longest first. Routers usually hold a handful of lengths (their
+/// interfaces' subnets and a few routes, all /24 in the OVS peer's
+/// pipeline): one probe then beats the range count of [`Lpm`]. Built only
+/// when there are at most [`BY_LEN_MAX`] lengths.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct ByLen {
+    /// (mask, masked address -> value), longest prefix first.
+    levels: Box<[(u32, hashbrown::HashMap<u32, u32>)]>,
+}
+
+impl ByLen {
+    /// The table of `entries` (address, length, value), or `None` when they
+    /// use more than [`BY_LEN_MAX`] lengths. A prefix listed twice keeps
+    /// its last value, as [`Lpm`] does.
+    pub(crate) fn build(entries: &[(u32, u8, u32)]) -> Option<ByLen> {
+        let mut lens: Vec<u8> = entries.iter().map(|e| e.1.min(32)).collect();
+        lens.sort_unstable_by(|a, b| b.cmp(a));
+        lens.dedup();
+        if lens.len() > BY_LEN_MAX {
+            return None;
+        }
+        let levels = lens
+            .iter()
+            .map(|&len| {
+                let mask = crate::addr::mask4(len);
+                let mut m = hashbrown::HashMap::new();
+                for &(a, l, v) in entries.iter().filter(|e| e.1.min(32) == len) {
+                    debug_assert_eq!(l.min(32), len);
+                    m.insert(a & mask, v);
+                }
+                (mask, m)
+            })
+            .collect();
+        Some(ByLen { levels })
+    }
+
+    /// The value of the longest prefix holding `addr`.
+    #[inline]
+    pub(crate) fn lookup(&self, addr: u32) -> Option<u32> {
+        self.levels
+            .iter()
+            .find_map(|(mask, m)| m.get(&(addr & mask)).copied())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -323,5 +372,35 @@ mod tests {
             }
             prop_assert!(t.ranges() <= 2 * entries.len() + 1);
         }
+
+        #[test]
+        fn by_length_matches_a_linear_scan(
+            routes in proptest::collection::vec((any::<u32>(), 0usize..4), 0..64),
+            lens in proptest::collection::vec(0u8..=32, 4),
+            probes in proptest::collection::vec(any::<u32>(), 1..64),
+        ) {
+            let entries: Vec<(u32, u8, u32)> = routes
+                .iter()
+                .enumerate()
+                .map(|(i, &(a, l))| (a & 0xff0f_0f0f, lens[l], i as u32))
+                .collect();
+            let t = ByLen::build(&entries).unwrap();
+            for p in probes.iter().copied().chain(entries.iter().map(|e| e.0)) {
+                let p = p & 0xff0f_0fff;
+                prop_assert_eq!(t.lookup(p), naive(&entries, p), "addr {:#x}", p);
+            }
+        }
+    }
+
+    #[test]
+    fn by_length_only_for_few_lengths() {
+        let few: Vec<(u32, u8, u32)> = (0..256).map(|k| (k << 8, 24, k)).collect();
+        assert!(ByLen::build(&few).is_some());
+        let many: Vec<(u32, u8, u32)> = (0..5).map(|k| (0, 20 + k as u8, k)).collect();
+        assert!(
+            ByLen::build(&many).is_none(),
+            "5 lengths: the range table serves"
+        );
+        assert_eq!(ByLen::build(&[]).map(|b| b.lookup(7)), Some(None));
     }
 }

@@ -23,7 +23,7 @@ use hashbrown::HashMap;
 
 use crate::addr::Prefix;
 use crate::config::L3Config;
-use crate::lpm::Lpm;
+use crate::lpm::{ByLen, Lpm};
 
 static GENERATION: AtomicU64 = AtomicU64::new(1);
 
@@ -84,6 +84,9 @@ pub(crate) struct Router {
     /// The router's own IPv6 addresses, sorted.
     pub(crate) local_v6: Box<[u128]>,
     pub(crate) lpm_v4: Lpm<u32>,
+    /// The same IPv4 routes by one hash probe per prefix length, when they
+    /// have few lengths.
+    pub(crate) by_len_v4: Option<ByLen>,
     pub(crate) lpm_v6: Lpm<u128>,
     /// Unrouted IPv4 leaves by `out.external`.
     pub(crate) external: bool,
@@ -105,9 +108,11 @@ impl Router {
     /// The longest-prefix route to `a`.
     #[inline]
     pub(crate) fn route_v4(&self, a: u32) -> Option<&Route> {
-        self.lpm_v4
-            .lookup(a)
-            .and_then(|i| self.routes.get(i as usize))
+        match &self.by_len_v4 {
+            Some(b) => b.lookup(a),
+            None => self.lpm_v4.lookup(a),
+        }
+        .and_then(|i| self.routes.get(i as usize))
     }
 
     /// The longest-prefix route to `a`.

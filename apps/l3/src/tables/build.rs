@@ -15,7 +15,7 @@ use super::{
 };
 use crate::addr::{is_link_local6, not_unicast, parse_ip, parse_mac, parse_prefix, width, Prefix};
 use crate::config::{L3Config, L3Network, L3Router, RateLimit};
-use crate::lpm::Lpm;
+use crate::lpm::{ByLen, Lpm};
 
 /// Builds the tables (see [`L3Tables::build`]).
 pub(super) fn build(cfg: &L3Config) -> Result<L3Tables, String> {
@@ -408,6 +408,7 @@ fn routes(t: &L3Tables, at: &str, r: &L3Router, ifaces: Vec<Iface>) -> Result<Ro
         local_v4: local_v4.into_boxed_slice(),
         local_v6: local_v6.into_boxed_slice(),
         lpm_v4: Lpm::build(&v4),
+        by_len_v4: ByLen::build(&v4),
         lpm_v6: Lpm::build(&v6),
         external: r.external,
     })
