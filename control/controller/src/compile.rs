@@ -268,6 +268,7 @@ pub fn compile(snap: &Snapshot, local: &Local) -> Compiled {
         .into_iter()
         .map(|n| (n, Vec::new()))
         .collect();
+    let uplinks = provider(snap, local, &switched, &mut out.configs, warn);
     let mut seen_mac: BTreeMap<(u32, [u8; 6]), String> = BTreeMap::new();
     for lp in snap.iter::<LogicalPort>() {
         let Some(sw) = snap.get::<LogicalSwitch>(&lp.lswitch) else {
@@ -285,6 +286,16 @@ pub fn compile(snap: &Snapshot, local: &Local) -> Compiled {
             continue;
         };
         if !local_keys.contains(&pk) && !lp.enabled {
+            continue;
+        }
+        if uplinks.contains_key(&nk)
+            && !local_keys.contains(&pk)
+            && !served_here(lp, pk, local, &nat)
+        {
+            // A provider network's port that lives on another chassis (or a
+            // floating IP served elsewhere) is reached through the physical
+            // network, and only its own chassis answers ARP for it there
+            // (Dragonflow's provider app: no per-remote-port flows).
             continue;
         }
         for (mi, mac) in lp.macs.iter().enumerate() {
@@ -312,7 +323,6 @@ pub fn compile(snap: &Snapshot, local: &Local) -> Compiled {
             });
         }
     }
-    let uplinks = provider(snap, local, &switched, &mut out.configs, warn);
     let overlay = crate::overlay::overlay(snap, local, &local_nets, &local_keys, warn);
     // This chassis' SNAT address answers ARP on its external network.
     for (nk, p) in nat.fdb.iter().cloned() {
@@ -461,6 +471,21 @@ fn provider(
     }
     configs.provider = ProviderConfig { uplinks };
     keys
+}
+
+/// Whether a non-local port of a provider network belongs in this
+/// chassis' FDB: not when it is bound to another chassis, nor when it is a
+/// floating IP's port whose VM is elsewhere; router interfaces and DHCP
+/// ports (bound nowhere) stay.
+fn served_here(lp: &LogicalPort, key: u32, local: &Local, nat: &crate::nat::Nat) -> bool {
+    let elsewhere = lp
+        .binding
+        .as_ref()
+        .and_then(|b| b.chassis.as_deref())
+        .is_some_and(|c| c != local.chassis);
+    let foreign_fip = lp.device_owner.as_deref() == Some(df_model::device_owner::FLOATINGIP)
+        && !nat.floating_keys.contains(&key);
+    !elsewhere && !foreign_fip
 }
 
 /// The addresses the ARP/ND responder answers for with `lp`'s first MAC:

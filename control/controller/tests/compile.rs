@@ -487,3 +487,64 @@ fn trunk_children_ride_their_parents_switch_port() {
         vec!["trunk subport `mac` of `parent` is macvlan: only vlan subports are supported; it is left out".to_string()]
     );
 }
+
+/// On a provider network, ports bound to another chassis and floating IPs
+/// served elsewhere are not in this chassis' FDB (nor answered for by its
+/// ARP responder): they are reached through the physical network, where
+/// their own chassis answers. Router interfaces stay.
+#[test]
+fn provider_networks_leave_remote_ports_to_the_fabric() {
+    use df_controller::UplinkBinding;
+    let mut c = Cache::new();
+    put(
+        &mut c,
+        "lswitch",
+        r#"{"id":"ext","topic":"t1","unique_key":5,"version":1,"network_type":"flat","physical_network":"physnet1"}"#,
+    );
+    put(
+        &mut c,
+        "chassis",
+        r#"{"id":"host2","ip":"172.16.0.2","tunnel_types":["geneve"]}"#,
+    );
+    put(
+        &mut c,
+        "lport",
+        &port("here", 11, "ext", "02:00:00:00:00:0a"),
+    );
+    put(
+        &mut c,
+        "lport",
+        r#"{"id":"there","topic":"t1","unique_key":12,"version":1,"lswitch":"ext","macs":["02:00:00:00:00:0b"],"ips":["198.18.0.12"],"binding":{"type":"chassis","chassis":"host2"}}"#,
+    );
+    put(
+        &mut c,
+        "lport",
+        r#"{"id":"fip","topic":"t1","unique_key":13,"version":1,"lswitch":"ext","macs":["02:00:00:00:00:0c"],"ips":["198.18.0.100"],"device_owner":"network:floatingip"}"#,
+    );
+    put(
+        &mut c,
+        "lport",
+        r#"{"id":"rtr","topic":"t1","unique_key":14,"version":1,"lswitch":"ext","macs":["02:00:00:00:00:0d"],"ips":["198.18.0.1"],"device_owner":"network:router_interface"}"#,
+    );
+    let mut l = local(&[(0, "here")]);
+    l.uplinks.push(UplinkBinding {
+        port: 1,
+        name: "uplink".into(),
+        physical_network: "physnet1".into(),
+    });
+    let out = compile(c.snapshot(), &l);
+    let n = out
+        .configs
+        .l2
+        .networks
+        .iter()
+        .find(|n| n.network_key == 5)
+        .unwrap();
+    let mut keys: Vec<u32> = n.ports.iter().map(|p| p.port_key).collect();
+    keys.sort_unstable();
+    assert_eq!(
+        keys,
+        vec![11, 14],
+        "the local VM and the router interface only"
+    );
+}
