@@ -2,7 +2,9 @@
 //! chassis has VMs (network namespaces on `net_af_packet` ports) and an
 //! underlay port; the underlay ports are joined by a bridge in a namespace
 //! of its own (the fabric). VMs on different chassis talk over Geneve and
-//! VXLAN tunnels, on one network and across a distributed router.
+//! VXLAN tunnels, on one network and across a distributed router, and the
+//! outside world (a physical network bridged to every chassis' uplink)
+//! reaches them by floating IP and they it through their chassis' SNAT.
 //!
 //! The three daemons run in the test's own network namespace (so that they
 //! reach etcd on loopback); they share nothing else: each has its own
@@ -45,6 +47,39 @@ fn fabric(env: &mut Env, chassis: usize) {
         sh(&format!("sysctl -qw net.ipv4.conf.{o}.forwarding=0"));
         assert!(sh(&format!("ip link set {o} up")));
     }
+    // The physical network `physnet1`: bridge br1 in the same namespace,
+    // one uplink veth per chassis (`{tag}x{h}`), and an external host in
+    // namespace `{tag}eh` at 198.18.0.50.
+    assert!(sh(&format!(
+        "ip netns exec {t}ul ip link add br1 type bridge && ip netns exec {t}ul ip link set br1 up"
+    )));
+    for h in 1..=chassis {
+        let (o, i) = (format!("{t}x{h}"), format!("{t}x{h}p"));
+        assert!(sh(&format!("ip link add {o} type veth peer name {i}")));
+        assert!(sh(&format!("ip link set {i} netns {t}ul")));
+        assert!(sh(&format!(
+            "ip netns exec {t}ul ip link set {i} master br1 && ip netns exec {t}ul ip link set {i} up"
+        )));
+        sh(&format!("sysctl -qw net.ipv6.conf.{o}.disable_ipv6=1"));
+        sh(&format!("sysctl -qw net.ipv4.conf.{o}.arp_ignore=8"));
+        sh(&format!("sysctl -qw net.ipv4.conf.{o}.forwarding=0"));
+        assert!(sh(&format!("ip link set {o} up")));
+    }
+    env.names.push("eh".into());
+    for cmd in [
+        format!("ip netns add {t}eh"),
+        format!("ip link add {t}ehv type veth peer name {t}ehp"),
+        format!("ip link set {t}ehv netns {t}eh"),
+        format!("ip link set {t}ehp netns {t}ul"),
+        format!("ip netns exec {t}ul ip link set {t}ehp master br1"),
+        format!("ip netns exec {t}ul ip link set {t}ehp up"),
+        format!("ip netns exec {t}eh ip link set lo up"),
+        format!("ip netns exec {t}eh ip addr add 198.18.0.50/24 dev {t}ehv"),
+        format!("ip netns exec {t}eh ip link set {t}ehv up"),
+        format!("ip netns exec {t}eh ethtool -K {t}ehv tx off"),
+    ] {
+        assert!(sh(&cmd), "external host: {cmd}");
+    }
 }
 
 /// A chassis' config: its VM ports (namespaces `vms`, switch ports 0..),
@@ -55,6 +90,7 @@ fn chassis_config(env: &Env, h: usize, store: &str, vms: &[&str]) -> String {
         r#"[chassis]
 id = "{t}-h{h}"
 tunnel_ip = "172.16.0.{h}"
+external_ip = "198.18.0.20{h}"
 [store]
 url = "{store}"
 [datapath]
@@ -76,6 +112,10 @@ socket = "{d}/h{h}.sock"
     c += &format!(
         "[[port]]\nname = \"underlay\"\ndevice = \"net_af_packet{},iface={t}u{h},qdisc_bypass=1\"\nunderlay = true\n",
         vms.len()
+    );
+    c += &format!(
+        "[[port]]\nname = \"uplink\"\ndevice = \"net_af_packet{},iface={t}x{h},qdisc_bypass=1\"\nphysical_network = \"physnet1\"\n",
+        vms.len() + 1
     );
     c
 }
@@ -124,8 +164,10 @@ fn ping(tag: &str, from: &str, to: &str, socks: &[std::path::PathBuf]) {
 /// (VXLAN) one on chassis 1 and 2; router `r` joins them. VMs ping across
 /// chassis on one network (both encapsulations) and across the router; a
 /// broadcast reaches each VM of the network on the other chassis once;
-/// curl fetches a page over the tunnel; chassis 3 restarts and its VM is
-/// reached again.
+/// curl fetches a page over the tunnel; a host on the external network
+/// reaches VM g2 by its floating IP (served by chassis 2) and VM g3 reaches
+/// the host through chassis 3's SNAT address; chassis 3 restarts and its VM
+/// is reached again.
 #[test]
 fn vms_on_three_chassis_talk_over_geneve_and_vxlan() {
     if !can_run() {
@@ -163,6 +205,13 @@ fn vms_on_three_chassis_talk_over_geneve_and_vxlan() {
         let extra = json!({"network_type": kind, "segmentation_id": vni, "mtu": 1450});
         common::network(&s1, n, extra, cidr, Some(gw));
     }
+    common::network(
+        &s1,
+        "ext",
+        json!({"network_type": "flat", "physical_network": "physnet1", "is_external": true}),
+        "198.18.0.0/24",
+        Some("198.18.0.1"),
+    );
     common::allow_all_group(&s1);
     for (vm, h, net, ip, _) in vms {
         put(
@@ -197,11 +246,24 @@ fn vms_on_three_chassis_talk_over_geneve_and_vxlan() {
     }
     put(
         "lrouter",
-        json!({"id": "r", "topic": "e2e", "version": 1, "ports": rports, "routes": []}),
+        json!({"id": "r", "topic": "e2e", "version": 1, "ports": rports, "routes": [],
+            "external_gateway": {"network": "ext", "enable_snat": true}}),
     );
-    // 2 networks, 2 subnets, 1 group, 7 ports, 1 router, 3 chassis.
+    // Floating IP 198.18.0.100 for VM g2 (on chassis 2).
+    put(
+        "lport",
+        json!({"id": "fip-port", "topic": "e2e", "version": 1, "lswitch": "ext", "macs": ["fa:16:3e:00:0f:01"],
+            "ips": ["198.18.0.100"], "device_owner": "network:floatingip", "port_security_enabled": false}),
+    );
+    put(
+        "floatingip",
+        json!({"id": "fip", "topic": "e2e", "version": 1, "floating_ip_address": "198.18.0.100",
+            "fixed_ip_address": "203.0.113.12", "lport": "g2", "floating_lport": "fip-port", "lrouter": "r"}),
+    );
+    // 3 networks, 3 subnets, 1 group, 8 ports, 1 router, 1 floating IP,
+    // 3 chassis.
     for s in &socks {
-        common::wait_for_objects(s, 16);
+        common::wait_for_objects(s, 20);
     }
     for s in &socks {
         let st = mgmt(s, Request::Status);
@@ -285,13 +347,53 @@ fn vms_on_three_chassis_talk_over_geneve_and_vxlan() {
         );
     }
 
+    // The outside world: the external host reaches VM g2 by its floating
+    // IP (served by chassis 2 through its uplink; the others leave that
+    // address to it), and VM g3, without one, reaches the host through
+    // chassis 3's SNAT address.
+    // (The first reply may be lost while chassis 2 resolves the host's MAC.)
+    ping(&tag, "eh", "198.18.0.100", &socks);
+    std::fs::write(env.dir.join("g2.txt"), "vm g2 by its floating IP\n").unwrap();
+    let (page, log) = common::fetch(
+        &tag,
+        &env.dir,
+        "g2",
+        "203.0.113.12",
+        8082,
+        "eh",
+        "http://198.18.0.100:8082/g2.txt",
+    );
+    assert!(
+        page.starts_with("vm g2 by its floating IP") && page.ends_with("rc=0"),
+        "{page}"
+    );
+    assert!(log.contains("198.18.0.50"), "{log}");
+    std::fs::write(env.dir.join("eh.txt"), "the external host\n").unwrap();
+    let (page, log) = common::fetch(
+        &tag,
+        &env.dir,
+        "eh",
+        "198.18.0.50",
+        8083,
+        "g3",
+        "http://198.18.0.50:8083/eh.txt",
+    );
+    assert!(
+        page.starts_with("the external host") && page.ends_with("rc=0"),
+        "{page}"
+    );
+    assert!(
+        log.contains("198.18.0.203"),
+        "the host saw chassis 3's SNAT address: {log}"
+    );
+
     // Chassis 3 restarts: it re-registers, re-reads the model, and its VM
     // reaches the others again (and they it).
     let mut d3 = env.daemons.remove(2);
     common::stop(&mut d3);
     let cfg = chassis_config(&env, 3, &etcd.url(), &["g3"]);
     socks[2] = env.start_daemon_named("h3", &cfg);
-    common::wait_for_objects(&socks[2], 16);
+    common::wait_for_objects(&socks[2], 20);
     ping(&tag, "g3", "203.0.113.11", &socks);
     ping(&tag, "g2", "203.0.113.13", &socks);
     ping(&tag, "g3", "198.51.100.12", &socks);
