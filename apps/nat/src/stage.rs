@@ -640,6 +640,13 @@ fn mac_u64(m: EthernetAddress) -> u64 {
     m.0.iter().fold(0, |w, &b| (w << 8) | u64::from(b))
 }
 
+/// Whether mapping `m` is a connection to `remote` (and, but for ICMP, its
+/// port `rport`): what a reply or an error about it must come from.
+#[inline]
+fn from_remote(m: &Mapping, class: Class, remote: Ipv4Addr, rport: u16) -> bool {
+    m.flow.remote_ip == remote && (class == Class::Icmp || m.flow.remote_port == rport)
+}
+
 /// The transport class SNAT maps a first fragment by, on egress (echo
 /// request) or ingress (echo reply).
 #[inline]
@@ -1034,7 +1041,7 @@ impl Ctx<'_> {
         let m = snat.map.lookup(
             class,
             h.dport,
-            |m| m.flow.remote_ip == remote && (class == Class::Icmp || m.flow.remote_port == rport),
+            |m| from_remote(m, class, remote, rport),
             io.now(),
             snat.timeout(class),
         );
@@ -1051,10 +1058,7 @@ impl Ctx<'_> {
             m.vm_mac,
         );
         translate_port(pkt.data_mut(), h, Side::Dst, m.flow.vm_port);
-        pkt.set_reg(self.regs.net, m.flow.network_key);
-        pkt.set_reg(self.regs.dst, m.flow.port_key);
-        pkt.set_reg(self.regs.src, snat.own.port_key);
-        io.send(INTERNAL, pkt);
+        self.to_vm(io, pkt, &m, snat);
     }
 
     /// SNAT of an ICMP error to the chassis' external address about a packet
@@ -1073,7 +1077,7 @@ impl Ctx<'_> {
         let m = snat.map.peek(
             class,
             q.sport,
-            |m| m.flow.remote_ip == remote && (class == Class::Icmp || m.flow.remote_port == rport),
+            |m| from_remote(m, class, remote, rport),
             io.now(),
             snat.timeout(class),
         );
@@ -1097,6 +1101,12 @@ impl Ctx<'_> {
             Some(m.flow.vm_port),
         );
         io.note(&pkt, trace::ICMP_ERROR_TRANSLATED, u64::from(q.kind));
+        self.to_vm(io, pkt, &m, snat);
+    }
+
+    /// Sends a translated SNAT reply on to the VM of mapping `m`, in its
+    /// network, as if from the SNAT address's port.
+    fn to_vm(&self, io: &mut StageIo<'_>, mut pkt: Packet, m: &Mapping, snat: &SnatTables) {
         pkt.set_reg(self.regs.net, m.flow.network_key);
         pkt.set_reg(self.regs.dst, m.flow.port_key);
         pkt.set_reg(self.regs.src, snat.own.port_key);
