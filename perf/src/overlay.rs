@@ -41,9 +41,7 @@ use std::net::Ipv4Addr;
 use std::sync::Arc;
 
 use anyhow::{anyhow, Result};
-use df_controller::{
-    compile, Cache, Change, Local, Publisher, SwitchPortBinding, UnderlayBinding, UplinkBinding,
-};
+use df_controller::{Local, SwitchPortBinding, UnderlayBinding, UplinkBinding};
 use df_dp::port::{Port, PortStats};
 use df_dp::{Batch, Graph, PacketPool};
 use serde_json::json;
@@ -317,33 +315,7 @@ pub fn local(kind: Kind) -> Local {
 /// A model object the cache refuses, a compile warning, or a vertex that
 /// refuses its config.
 pub fn configure(graph: &Arc<Graph>, kind: Kind) -> Result<df_controller::TableConfigs> {
-    let mut cache = Cache::new();
-    for (table, v) in model(kind) {
-        let id = v["id"].as_str().unwrap_or_default().to_string();
-        let ch = cache.put(
-            &format!("/dragonflow/{table}/{id}"),
-            v.to_string().as_bytes(),
-        );
-        if !matches!(ch, Change::Stored { .. }) {
-            return Err(anyhow!("model object {table}/{id}: {ch:?}"));
-        }
-    }
-    let out = compile(cache.snapshot(), &local(kind));
-    if !out.warnings.is_empty() {
-        return Err(anyhow!(
-            "compiling the {kind:?} model: {}",
-            out.warnings.join("; ")
-        ));
-    }
-    let mut p = Publisher::new(graph.clone());
-    let errors = p.publish(&out.configs);
-    if !errors.is_empty() {
-        return Err(anyhow!(
-            "publishing the {kind:?} tables: {}",
-            errors.join("; ")
-        ));
-    }
-    Ok(out.configs)
+    crate::pipeline::publish_model(graph, &format!("{kind:?}"), model(kind), &local(kind))
 }
 
 /// The queue of `tunnel.in.decap`, which the underlay port's frames enter.

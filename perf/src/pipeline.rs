@@ -350,8 +350,24 @@ pub fn local(mode: PipelineMode) -> Local {
 /// A model object the cache refuses, a compile warning (the model is
 /// meant to be complete), or a vertex that refuses its config.
 pub fn configure(graph: &Arc<Graph>, mode: PipelineMode) -> Result<df_controller::TableConfigs> {
+    publish_model(graph, "pipeline", model(mode), &local(mode))
+}
+
+/// Loads `objects` (table, JSON) into a controller cache as the store
+/// would deliver them, compiles them for `local` and publishes the tables
+/// into `graph`; `what` names the model in errors.
+///
+/// # Errors
+/// A model object the cache refuses, a compile warning (a benchmark model
+/// is meant to be complete), or a vertex that refuses its config.
+pub fn publish_model(
+    graph: &Arc<Graph>,
+    what: &str,
+    objects: Vec<(&'static str, serde_json::Value)>,
+    local: &df_controller::Local,
+) -> Result<df_controller::TableConfigs> {
     let mut cache = Cache::new();
-    for (table, v) in model(mode) {
+    for (table, v) in objects {
         let id = v["id"].as_str().unwrap_or_default().to_string();
         let ch = cache.put(
             &format!("/dragonflow/{table}/{id}"),
@@ -361,10 +377,10 @@ pub fn configure(graph: &Arc<Graph>, mode: PipelineMode) -> Result<df_controller
             return Err(anyhow!("model object {table}/{id}: {ch:?}"));
         }
     }
-    let out = compile(cache.snapshot(), &local(mode));
+    let out = compile(cache.snapshot(), local);
     if !out.warnings.is_empty() {
         return Err(anyhow!(
-            "compiling the pipeline model: {}",
+            "compiling the {what} model: {}",
             out.warnings.join("; ")
         ));
     }
@@ -372,7 +388,7 @@ pub fn configure(graph: &Arc<Graph>, mode: PipelineMode) -> Result<df_controller
     let errors = p.publish(&out.configs);
     if !errors.is_empty() {
         return Err(anyhow!(
-            "publishing the pipeline tables: {}",
+            "publishing the {what} tables: {}",
             errors.join("; ")
         ));
     }
