@@ -42,6 +42,9 @@ pub struct Measurement {
     pub tx_packets: u64,
     /// Packets received in the window, all workers.
     pub rx_packets: u64,
+    /// Of those, packets forwarded whole-burst by port wires (their path
+    /// known down to the transmit port, see df-dp's `exec::Wire`).
+    pub wired_packets: u64,
     /// The window's length, seconds.
     pub seconds: f64,
     /// Transmit rate, million packets per second.
@@ -84,6 +87,7 @@ pub struct DpdkInfo {
 #[derive(Clone, Default)]
 struct Snap {
     rx: u64,
+    wired: u64,
     tx: u64,
     busy: u64,
     vx: Vec<(u64, u64, u64)>,
@@ -92,12 +96,14 @@ struct Snap {
 
 fn snap(cs: &[Arc<WorkerCounters>], s: &mut Snap) {
     s.rx = 0;
+    s.wired = 0;
     s.tx = 0;
     s.busy = 0;
     s.vx.iter_mut().for_each(|v| *v = (0, 0, 0));
     s.drops.iter_mut().for_each(|d| *d = 0);
     for c in cs {
         s.rx += c.rx.get();
+        s.wired += c.wired.get();
         s.tx += c.tx.get();
         s.busy += c.busy_cycles.get();
         let mut d = 0;
@@ -341,6 +347,7 @@ pub fn measure(
         params: p.clone(),
         tx_packets: tx,
         rx_packets: b.rx - a.rx,
+        wired_packets: b.wired - a.wired,
         seconds: secs,
         mpps: tx as f64 / secs / 1e6,
         cycles_per_packet: (b.busy - a.busy) as f64 / tx.max(1) as f64,

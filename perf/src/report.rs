@@ -47,6 +47,13 @@ pub fn text(m: &Measurement) -> String {
         })
         .collect();
     let _ = writeln!(s, "  stages (cycles/packet): {}", stages.join(", "));
+    if m.wired_packets > 0 {
+        let _ = writeln!(
+            s,
+            "  wired: {:.1}% of received packets forwarded port to port (path known to the transmit port; stages counted, not run)",
+            100.0 * m.wired_packets as f64 / m.rx_packets.max(1) as f64
+        );
+    }
     if m.drops.is_empty() {
         let _ = writeln!(s, "  drops: none");
     } else {

@@ -37,6 +37,12 @@ fn io_and_l2_over_dpdk_ports() {
             Scenario::Io => &["input", "xconnect", "output"],
             _ => &["input", "l2", "output"],
         };
+        // io's path (input -> xconnect -> output) is known down to the
+        // transmit port: a wire, every packet; l2 reads the packets.
+        match scenario {
+            Scenario::Io => assert_eq!(m.wired_packets, m.rx_packets, "{what}"),
+            _ => assert_eq!(m.wired_packets, 0, "{what}"),
+        }
         for v in path {
             assert!(
                 m.stages.iter().any(|s| s.vertex == *v && s.packets > 0),

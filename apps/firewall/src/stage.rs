@@ -53,7 +53,8 @@
 
 use std::sync::Arc;
 
-use df_dp::{Batch, EntryId, ExitId, Packet, RcuCell, RegSlot, Stage, StageIo};
+use df_dp::stage::{Known, Route};
+use df_dp::{Batch, EntryId, ExitId, Packet, RcuCell, RcuReader, RegSlot, Stage, StageIo};
 
 use crate::config::RuleAction;
 use crate::counters::{DENIED, MALFORMED, REJECTED, REJECT_RATE_LIMITED};
@@ -152,6 +153,16 @@ impl Stage for FirewallStage {
         for pkt in batch.drain() {
             one(*regs, t, state, dir, &mut f, pkt, io);
         }
+    }
+
+    /// With no firewall group anywhere, every packet passes.
+    fn route(&self, entry: EntryId, _known: &mut Known, rcu: &RcuReader) -> Option<Route> {
+        let dir = if entry == INGRESS_IN { INGRESS } else { EGRESS };
+        self.tables
+            .read(rcu)
+            .groups
+            .is_empty()
+            .then_some(Route::Exit(accept_exit(dir)))
     }
 }
 

@@ -5,7 +5,8 @@
 
 use std::sync::Arc;
 
-use df_dp::{Batch, EntryId, ExitId, Packet, RcuCell, RegSlot, Stage, StageIo};
+use df_dp::stage::{Known, Route};
+use df_dp::{Batch, EntryId, ExitId, Packet, RcuCell, RcuReader, RegSlot, Stage, StageIo};
 
 use crate::counters::{UNBOUND_PORT, UNKNOWN_VLAN};
 use crate::tables::{vlan_key, Binding, InputTables};
@@ -101,6 +102,26 @@ impl Stage for InputStage {
                 }
                 None => io.drop(pkt, UNBOUND_PORT),
             }
+        }
+    }
+
+    /// A VM port's packets all leave by `vm-egress` with its keys; a trunk
+    /// parent's depend on their tag, an uplink's go on to `provider`, which
+    /// reads them.
+    fn route(&self, _entry: EntryId, known: &mut Known, rcu: &RcuReader) -> Option<Route> {
+        let t = self.tables.read(rcu);
+        match t
+            .by_port
+            .get(usize::from(known.in_port()?))
+            .copied()
+            .flatten()?
+        {
+            Binding::Vm(port_key, net_key) => {
+                known.set_reg(self.regs.src, port_key);
+                known.set_reg(self.regs.net, net_key);
+                Some(Route::Exit(VM_EGRESS))
+            }
+            Binding::Trunk(..) | Binding::Uplink => None,
         }
     }
 }

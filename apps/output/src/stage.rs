@@ -4,7 +4,8 @@
 
 use std::sync::Arc;
 
-use df_dp::{Batch, EntryId, ExitId, Packet, RcuCell, RegSlot, Stage, StageIo};
+use df_dp::stage::{Known, Route};
+use df_dp::{Batch, EntryId, ExitId, Packet, RcuCell, RcuReader, RegSlot, Stage, StageIo};
 
 use crate::counters::{NO_HEADROOM, RUNT, UNKNOWN_DESTINATION};
 use crate::tables::{OutputTables, NAT, REMOTE};
@@ -67,6 +68,13 @@ impl Stage for OutputStage {
                 None => io.drop(pkt, UNKNOWN_DESTINATION),
             }
         }
+    }
+
+    /// A known destination on an untagged local port: transmitted there,
+    /// unchanged. A tag push changes the frame; remote and NAT ports go on.
+    fn route(&self, _entry: EntryId, known: &mut Known, rcu: &RcuReader) -> Option<Route> {
+        let out = self.tables.read(rcu).port.get(known.reg(self.dst)?)?;
+        (out.vlan == 0).then_some(Route::Tx(out.port))
     }
 }
 

@@ -2,7 +2,8 @@
 
 use std::sync::Arc;
 
-use df_dp::{Batch, EntryId, ExitId, RcuCell, RegSlot, Stage, StageIo};
+use df_dp::stage::{Known, Route};
+use df_dp::{Batch, EntryId, ExitId, RcuCell, RcuReader, RegSlot, Stage, StageIo};
 
 use crate::counters::NO_PEER;
 use crate::tables::XconnectTables;
@@ -42,5 +43,12 @@ impl Stage for XconnectStage {
                 None => io.drop(pkt, NO_PEER),
             }
         }
+    }
+
+    /// A known source port key with a peer: every packet goes to the peer.
+    fn route(&self, _entry: EntryId, known: &mut Known, rcu: &RcuReader) -> Option<Route> {
+        let to = self.tables.read(rcu).peer.get(known.reg(self.regs.src)?)?;
+        known.set_reg(self.regs.dst, to);
+        Some(Route::Exit(DEFAULT))
     }
 }

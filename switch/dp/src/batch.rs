@@ -189,6 +189,20 @@ impl Frame {
     /// Moves as many packets of `batch` as fit to the back of the queue (by
     /// swapping storage when the queue is empty), in order; the rest stay
     /// in `batch`. Returns how many moved.
+    /// Moves as many packets as `to` has room for to its back, in order
+    /// (a storage swap when `to` is empty and takes them all); returns how
+    /// many moved.
+    #[inline]
+    pub fn move_into(&mut self, to: &mut Frame) -> usize {
+        let n = (to.cap - to.q.len().min(to.cap)).min(self.q.len());
+        if to.q.is_empty() && n == self.q.len() {
+            std::mem::swap(&mut self.q, &mut to.q);
+        } else {
+            to.q.extend(self.q.drain(..n));
+        }
+        n
+    }
+
     #[inline]
     pub fn fill_from(&mut self, batch: &mut Batch) -> usize {
         let n = (self.cap - self.q.len().min(self.cap)).min(batch.len());

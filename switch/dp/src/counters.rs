@@ -115,6 +115,9 @@ pub struct WorkerCounters {
     pub rx: Counter,
     /// Packets accepted by ports for transmission.
     pub tx: Counter,
+    /// Packets received on wired ports (forwarded whole-burst, see
+    /// `exec::Wire`); included in `rx`.
+    pub wired: Counter,
     /// Loop iterations that found work / found none, and their cycles.
     pub busy_cycles: Counter,
     /// Cycles of loop iterations that received nothing.
@@ -128,6 +131,7 @@ impl WorkerCounters {
             framework: Default::default(),
             rx: Counter::default(),
             tx: Counter::default(),
+            wired: Counter::default(),
             busy_cycles: Counter::default(),
             idle_cycles: Counter::default(),
         }

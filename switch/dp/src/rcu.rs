@@ -177,6 +177,8 @@ struct DomainInner {
     readers: Mutex<Vec<Arc<Slot>>>,
     /// Old values unlinked by `publish_deferred`, waiting for a grace period.
     deferred: Mutex<Vec<Deferred>>,
+    /// Publications so far, on any cell of the domain (see [`RcuDomain::changes`]).
+    changes: CachePadded<AtomicU64>,
 }
 
 impl RcuDomain {
@@ -187,6 +189,7 @@ impl RcuDomain {
                 epoch: CachePadded::new(AtomicU64::new(1)),
                 readers: Mutex::new(Vec::new()),
                 deferred: Mutex::new(Vec::new()),
+                changes: CachePadded::new(AtomicU64::new(0)),
             }),
         }
     }
@@ -229,6 +232,17 @@ impl RcuDomain {
     /// the separate name reads better at call sites that batch many `publish_deferred`s.
     pub fn reclaim(&self) {
         self.synchronize();
+    }
+
+    /// How many values have been published on the domain's cells so far. A reader
+    /// that caches something derived from the cells' values (e.g. the executor's
+    /// compiled port wires) loads this first and derives again when it moved: one
+    /// `Acquire` load of a line that is written only when control publishes. The
+    /// count is bumped (`Release`) after each swap, so a reader that sees the new
+    /// count and then reads a cell sees that swap's value or a later one.
+    #[inline]
+    pub fn changes(&self) -> u64 {
+        self.inner.changes.load(Ordering::Acquire)
     }
 
     /// Number of registered readers (for diagnostics; racy by nature).
@@ -476,7 +490,9 @@ impl<T: Send + Sync + 'static> RcuCell<T> {
         let _writer = lock(&self.writer);
         // (E1) Release publishes the built value; Acquire gives us the previous publisher's
         // writes to the old one, which we will drop.
-        self.current.swap(new, Ordering::AcqRel)
+        let old = self.current.swap(new, Ordering::AcqRel);
+        self.domain.inner.changes.fetch_add(1, Ordering::Release);
+        old
     }
 }
 

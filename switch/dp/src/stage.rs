@@ -10,7 +10,7 @@
 use crate::batch::{Batch, Frame};
 use crate::contract::{DropId, EntryId, ExitId};
 use crate::counters::{FrameworkDrop, VertexCounters, WorkerCounters};
-use crate::packet::{Meta, Packet, PacketPool};
+use crate::packet::{Meta, Packet, PacketPool, RegSlot, REG_COUNT};
 use crate::rcu::RcuReader;
 use crate::trace::{TraceEvent, TraceRing};
 
@@ -19,6 +19,84 @@ pub trait Stage: Send {
     /// Processes `batch`, which arrived at `entry`. Must leave the batch
     /// empty: every packet is sent, transmitted or dropped through `io`.
     fn process(&mut self, entry: EntryId, batch: &mut Batch, io: &mut StageIo<'_>);
+
+    /// Partial evaluation, for port wires: where every packet that arrives
+    /// at `entry` with what `known` says of it (its receive port, the
+    /// registers set so far) goes, when that does not depend on anything
+    /// else. Return `Some` only if `process` would send every such packet by
+    /// that exit, or transmit it on that port, **unmodified** (same bytes,
+    /// no reply, no table or counter touched beyond packet counts); record
+    /// the registers this stage would write in `known`. When a port's chain
+    /// of routes ends in a transmit, the worker forwards that port's bursts
+    /// whole, without calling `process` (see `exec::Wire`). Tables are read
+    /// through `rcu`; the worker asks again after control publishes.
+    ///
+    /// The default, `None`: it depends on the packet.
+    fn route(&self, _entry: EntryId, _known: &mut Known, _rcu: &RcuReader) -> Option<Route> {
+        None
+    }
+}
+
+/// Where every packet of one port goes from a stage entry (see [`Stage::route`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Route {
+    /// Sent by this exit.
+    Exit(ExitId),
+    /// Transmitted on this switch port.
+    Tx(u16),
+}
+
+/// What is known of all the packets of one port at a stage entry: the port
+/// they arrived on and the registers set along the way (see [`Stage::route`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Known {
+    in_port: Option<u16>,
+    regs: [Option<u32>; REG_COUNT],
+}
+
+impl Known {
+    /// Packets received on `in_port`, no register set yet.
+    pub fn new(in_port: u16) -> Known {
+        Known {
+            in_port: Some(in_port),
+            regs: [None; REG_COUNT],
+        }
+    }
+
+    /// Any packet at all: nothing known (for a stage that passes every
+    /// packet of an entry the same way, e.g. a firewall with no groups).
+    pub fn any() -> Known {
+        Known {
+            in_port: None,
+            regs: [None; REG_COUNT],
+        }
+    }
+
+    /// The switch port the packets arrived on, if known.
+    #[inline]
+    pub fn in_port(&self) -> Option<u16> {
+        self.in_port
+    }
+
+    /// A register's value, if an earlier stage set it to a known constant.
+    #[inline]
+    pub fn reg(&self, slot: RegSlot) -> Option<u32> {
+        self.regs[slot.index()]
+    }
+
+    /// The registers set so far, with their values.
+    pub fn writes(&self) -> impl Iterator<Item = (RegSlot, u32)> + '_ {
+        self.regs
+            .iter()
+            .enumerate()
+            .filter_map(|(i, v)| Some((RegSlot(i as u8), (*v)?)))
+    }
+
+    /// Records that this stage sets `slot` to `value` for every packet.
+    #[inline]
+    pub fn set_reg(&mut self, slot: RegSlot, value: u32) {
+        self.regs[slot.index()] = Some(value);
+    }
 }
 
 /// Where an exit leads, resolved by the compiler.

@@ -24,7 +24,7 @@ use std::thread::JoinHandle;
 
 use crate::batch::{Batch, BURST};
 use crate::counters::WorkerCounters;
-use crate::exec::{ExecConfig, Executor};
+use crate::exec::{ExecConfig, Executor, Wire};
 use crate::graph::Graph;
 use crate::packet::PacketPool;
 use crate::port::Port;
@@ -251,6 +251,36 @@ fn copy_trace(exec: &Executor, before: u64, live: &LiveTrace) {
     }
 }
 
+/// One wire burst from port `from` to port `to` (both present: the wire
+/// was checked against this worker's ports); (received, sent).
+#[inline]
+fn forward(
+    ports: &mut [Option<Box<dyn Port>>],
+    from: u16,
+    to: u16,
+    scratch: &mut Batch,
+    pool: &mut PacketPool,
+) -> (usize, usize) {
+    let (from, to) = (from as usize, to as usize);
+    if from == to {
+        return match ports.get_mut(from).and_then(Option::as_mut) {
+            Some(p) => p.forward(None, scratch, pool),
+            None => (0, 0),
+        };
+    }
+    let (a, b) = if from < to {
+        let (lo, hi) = ports.split_at_mut(to);
+        (lo.get_mut(from), hi.first_mut())
+    } else {
+        let (lo, hi) = ports.split_at_mut(from);
+        (hi.first_mut(), lo.get_mut(to))
+    };
+    match (a.and_then(Option::as_mut), b.and_then(Option::as_mut)) {
+        (Some(a), Some(b)) => a.forward(Some(b.as_mut()), scratch, pool),
+        _ => (0, 0),
+    }
+}
+
 fn run(
     mut exec: Executor,
     spec: WorkerSpec,
@@ -275,24 +305,52 @@ fn run(
         .filter(|&p| ports.get(p as usize).is_some_and(Option::is_some))
         .collect();
     let mut reader = exec.graph().rcu().register();
+    let domain = exec.graph().rcu().clone();
     let mut batch = Batch::with_capacity(BURST);
+    let mut scratch = Batch::with_capacity(crate::batch::BATCH_MAX);
     let counters = exec.counters().clone();
+    // Each rx port's wire, derived again whenever control publishes.
+    let mut wires: Vec<Option<Wire>> = vec![None; rx.len()];
+    let mut wired_at = None;
+    // One TSC read per iteration: an iteration's end is the next one's
+    // start; its cycles count as busy if it received anything.
+    let mut t0 = tsc();
     while !stop.load(Relaxed) {
-        let t0 = tsc();
+        let changes = domain.changes();
+        if wired_at != Some(changes) {
+            exec.refresh(&reader);
+            for (w, &p) in wires.iter_mut().zip(&rx) {
+                *w = exec
+                    .wire(p)
+                    .filter(|w| ports.get(w.tx as usize).is_some_and(Option::is_some));
+            }
+            wired_at = Some(changes);
+        }
+        // Packets to trace take the graph, where the stages record them.
+        let tracing = exec.trace_budget().load(Relaxed) != 0;
         let mut got = 0;
-        for &p in &rx {
+        let mut queued = 0;
+        for (&p, wire) in rx.iter().zip(&wires) {
+            if let (Some(w), false) = (wire, tracing) {
+                let (n, sent) = forward(&mut ports, p, w.tx, &mut scratch, exec.pool_mut());
+                if n > 0 {
+                    got += n;
+                    exec.count_wire(w, n, sent);
+                }
+                continue;
+            }
             let Some(port) = ports[p as usize].as_mut() else {
                 continue;
             };
             let n = port.rx_burst(exec.pool_mut(), &mut batch);
             if n > 0 {
-                got += n;
+                queued += n;
                 exec.enqueue(p, &mut batch);
             }
         }
         // Every port's burst crosses the graph together: one vector per
         // stage call, one transmit burst per port.
-        if got > 0 {
+        if queued > 0 {
             let traced = exec.trace_written();
             exec.run(&reader);
             exec.flush(&mut ports);
@@ -300,8 +358,11 @@ fn run(
                 copy_trace(&exec, traced, live);
             }
         }
+        got += queued;
         reader.quiescent();
-        let dt = tsc().wrapping_sub(t0);
+        let t1 = tsc();
+        let dt = t1.wrapping_sub(t0);
+        t0 = t1;
         if got > 0 {
             counters.busy_cycles.add(dt);
         } else {

@@ -154,6 +154,66 @@ impl DpdkQueue {
         k
     }
 
+    /// A wire's burst (see `exec::Wire`): receives up to [`BATCH_MAX`] mbufs
+    /// from the next of our rx queues and hands them, untouched, to `to`'s tx
+    /// queue (`None`: our own); frees what the driver does not take. No
+    /// packet is wrapped, checked or reset: the mbufs go from one driver to
+    /// another (chained ones and foreign pools included) as testpmd's io
+    /// forwarding moves them. Returns (received, sent).
+    fn forward_raw(&mut self, to: Option<&mut DpdkQueue>) -> (usize, usize) {
+        let nq = self.rxqs.len();
+        if nq == 0 {
+            return (0, 0);
+        }
+        let q = self.rxqs[self.next_rxq];
+        self.next_rxq = if self.next_rxq + 1 == nq {
+            0
+        } else {
+            self.next_rxq + 1
+        };
+        // SAFETY: the port is started (PortInner lives), rx queue `q` is
+        // ours alone (taken in `new`), and bufs has room for BATCH_MAX.
+        let n = unsafe {
+            sys::df_eth_rx_burst(self.port.id, q, self.bufs.as_mut_ptr(), BATCH_MAX as u16)
+        };
+        let n = usize::from(n).min(BATCH_MAX);
+        if n == 0 {
+            return (0, 0);
+        }
+        let mut bytes = 0u64;
+        for &m in &self.bufs[..n] {
+            // SAFETY: rx_burst returned these live mbufs to us; a read of
+            // the first header line, which the driver has just written.
+            bytes += u64::from(unsafe { (*m).pkt_len });
+        }
+        let (id, txq, out) = match to {
+            Some(t) => (t.port.id, t.txq, &mut t.stats),
+            None => (self.port.id, self.txq, &mut self.stats),
+        };
+        // SAFETY: that port is started and its tx queue `txq` belongs to the
+        // queue value we borrow mutably (taken in its `new`); bufs[..n] are
+        // mbufs we own.
+        let sent = unsafe { sys::df_eth_tx_burst(id, txq, self.bufs.as_mut_ptr(), n as u16) };
+        let sent = usize::from(sent).min(n);
+        let mut unsent_bytes = 0u64;
+        for &m in &self.bufs[sent..n] {
+            // SAFETY: not taken by the driver: still ours.
+            unsent_bytes += u64::from(unsafe { (*m).pkt_len });
+        }
+        out.tx_packets += sent as u64;
+        out.tx_bytes += bytes - unsent_bytes;
+        if sent < n {
+            // SAFETY: bufs[sent..n] are owned mbufs the driver refused; none
+            // is used after this.
+            unsafe {
+                sys::rte_pktmbuf_free_bulk(self.bufs[sent..].as_mut_ptr(), (n - sent) as u32)
+            };
+        }
+        self.stats.rx_packets += n as u64;
+        self.stats.rx_bytes += bytes;
+        (n, sent)
+    }
+
     /// Offers up to [`BATCH_MAX`] packets from the front of `batch` to the
     /// driver; returns (offered, sent). Sent packets leave the batch.
     #[inline]
@@ -257,6 +317,26 @@ impl Port for DpdkQueue {
 
     fn stats(&self) -> PortStats {
         self.stats
+    }
+
+    #[inline]
+    fn forward(
+        &mut self,
+        to: Option<&mut dyn Port>,
+        scratch: &mut Batch,
+        pool: &mut PacketPool,
+    ) -> (usize, usize) {
+        match to {
+            None => self.forward_raw(None),
+            Some(t) => match t.as_dpdk() {
+                Some(d) => self.forward_raw(Some(d)),
+                None => crate::port::forward_batch(self, Some(t), scratch, pool),
+            },
+        }
+    }
+
+    fn as_dpdk(&mut self) -> Option<&mut DpdkQueue> {
+        Some(self)
     }
 }
 

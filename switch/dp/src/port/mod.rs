@@ -48,4 +48,46 @@ pub trait Port: Send {
 
     /// Counters so far.
     fn stats(&self) -> PortStats;
+
+    /// A port wire's burst (see `exec::Wire`): receives a burst and
+    /// transmits it unmodified on `to` (`None`: back on this port). Returns
+    /// (received, sent); what was not sent is freed (the caller counts it).
+    /// The default goes through [`forward_batch`]; ports that can hand their
+    /// buffers over directly (DPDK queues) override it.
+    fn forward(
+        &mut self,
+        to: Option<&mut dyn Port>,
+        scratch: &mut Batch,
+        pool: &mut PacketPool,
+    ) -> (usize, usize) {
+        forward_batch(self, to, scratch, pool)
+    }
+
+    /// This port as a DPDK queue, for a wire between two of them.
+    #[cfg(feature = "dpdk")]
+    fn as_dpdk(&mut self) -> Option<&mut crate::dpdk::DpdkQueue> {
+        None
+    }
+}
+
+/// [`Port::forward`] by way of a batch: `rx_burst` into `scratch`, then
+/// `tx_burst` on `to` (or `from`), freeing what was not sent.
+pub fn forward_batch<P: Port + ?Sized>(
+    from: &mut P,
+    to: Option<&mut dyn Port>,
+    scratch: &mut Batch,
+    pool: &mut PacketPool,
+) -> (usize, usize) {
+    let n = from.rx_burst(pool, scratch);
+    if n == 0 {
+        return (0, 0);
+    }
+    let sent = match to {
+        Some(t) => t.tx_burst(scratch, pool),
+        None => from.tx_burst(scratch, pool),
+    };
+    for p in scratch.drain() {
+        pool.free(p);
+    }
+    (n, sent)
 }
