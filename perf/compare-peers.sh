@@ -65,6 +65,10 @@ if [ "$CT_ONLY" = 0 ] && [ "$OVERLAY_ONLY" = 0 ]; then
     "$DFPERF" --ports-kind dpdk --scenario io,l2 --workers "$w" --seconds "$S" --warmup 2 --json \
       >"$LOG/dfperf-$w.json" 2>"$LOG/dfperf-$w.err" || { cat "$LOG/dfperf-$w.err" >&2; exit 1; }
   done
+  # The same io with every packet through every stage (no wire): the
+  # graph's own per-packet cost, for the record.
+  "$DFPERF" --ports-kind dpdk --scenario io --no-shortcuts --seconds "$S" --warmup 2 --json \
+    >"$LOG/dfperf-io-graph.json" 2>"$LOG/dfperf-io-graph.err" || { cat "$LOG/dfperf-io-graph.err" >&2; exit 1; }
 fi
 if [ "$OVERLAY_ONLY" = 0 ]; then
   echo "compare-peers: OVS-DPDK conntrack pipeline (~$((12 * (S + 2) + 2 * S + 40)) s)" >&2
@@ -121,7 +125,13 @@ for w in () if ct_only or overlay_only else (1, 2):
         r = res[sc]
         ports = " -> ".join(p.split(",")[0] for p in r["dpdk"]["ports"])
         what = "dfperf %s, %s (%d worker%s)" % (sc, ports, w, "s" if w > 1 else "")
+        if sc == "io":
+            what += ", a wire (%.0f%% of packets)" % (100.0 * r["wired_packets"] / max(r["rx_packets"], 1))
         rows.append((what, r["mpps"], peer, pname, extra(r)))
+if not (ct_only or overlay_only):
+    r = json.load(open(log + "/dfperf-io-graph.json"))["results"][0]
+    rows.append(("dfperf io --no-shortcuts (input -> xconnect -> output per packet, 1 worker)",
+                 r["mpps"], testpmd, "testpmd io-fwd", extra(r)))
 # The conntrack pipeline: OVS (EMC on, and off) beside dfperf's pipeline.
 ct = log + "/ovs-ct.txt"
 modes = (("l2-new", "l2-1000mac", "ct=new"), ("l2-est", "l2-1000mac", "ct=est"),

@@ -108,6 +108,11 @@ struct Cli {
     /// per packet over the io scenario (needs both in the run).
     #[arg(long)]
     max_l2_over_io: Option<f64>,
+    /// Run every packet through every stage: no wires, port plans or
+    /// pass-overs (the graph's own cost; e.g. io then measures
+    /// input -> xconnect -> output per packet instead of a port-to-port wire).
+    #[arg(long)]
+    no_shortcuts: bool,
     /// Exit 1 if any scenario allocates more than this in its window.
     #[arg(long)]
     max_allocs: Option<u64>,
@@ -231,6 +236,7 @@ fn real_main() -> Result<bool> {
             tunnel,
             nat,
             overlay_layout: cli.overlay_layout,
+            shortcuts: !cli.no_shortcuts,
         };
         if cli.show_graph && !cli.json {
             print!("{}", df_perf::scenario::build_graph(&p)?.describe());

@@ -281,6 +281,7 @@ pub fn measure(
         hop_limit: 32,
         trace_capacity: 4096,
         trace_first: p.trace,
+        shortcuts: p.shortcuts,
     };
     let mut names = Vec::new();
     for v in graph.vertices() {

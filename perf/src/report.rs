@@ -17,7 +17,8 @@ pub fn text(m: &Measurement) -> String {
     let name = p.label();
     let _ = writeln!(
         s,
-        "scenario {name}: {} worker(s){}, {} ports, {} MACs, {} flows/port, {frame} frames, {:.2} s window",
+        "scenario {name}{}: {} worker(s){}, {} ports, {} MACs, {} flows/port, {frame} frames, {:.2} s window",
+        if p.shortcuts { "" } else { " (no shortcuts)" },
         p.workers,
         if m.pinned { " pinned" } else { " (not pinned)" },
         p.ports,

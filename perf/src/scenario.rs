@@ -112,6 +112,9 @@ pub struct Params {
     pub nat: NatMode,
     /// encap, decap: the layout the overlay runs in.
     pub overlay_layout: OverlayLayout,
+    /// Let workers use what stages know in advance (wires, port plans,
+    /// pass-overs); false: every packet crosses every stage.
+    pub shortcuts: bool,
 }
 
 /// The layout of the overlay scenarios.
@@ -179,6 +182,7 @@ impl Default for Params {
             tunnel: Tunnel::Geneve,
             nat: NatMode::Fip,
             overlay_layout: OverlayLayout::Seed,
+            shortcuts: true,
         }
     }
 }

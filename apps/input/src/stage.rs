@@ -153,6 +153,22 @@ mod tests {
         assert_eq!(up.len(), 1);
         assert_eq!(up[0].meta().in_port, 3);
         assert_eq!(out.dropped("unbound-port"), 1);
+        // What input knows before any packet: a VM port's keys, nothing of
+        // an uplink's (provider reads them) or an unbound port's.
+        let vm = h.route("default", Some(0), &[]);
+        assert_eq!(
+            vm,
+            Some((
+                "exit:vm-egress".to_string(),
+                vec![
+                    (SOURCE_PORT_KEY.to_string(), 5),
+                    (NETWORK_KEY.to_string(), 2)
+                ]
+            ))
+        );
+        assert_eq!(h.route("default", Some(3), &[]), None);
+        assert_eq!(h.route("default", Some(1), &[]), None);
+        assert_eq!(h.route("default", None, &[]), None);
     }
 }
 

@@ -133,6 +133,14 @@ mod tests {
         );
         assert_eq!(out.dropped("unknown-destination"), 1);
         assert_eq!(out.dropped("runt"), 1);
+        // Known before any packet: an untagged local port is a transmit;
+        // a tag push, the overlay and NAT change the frame or go on.
+        let tx = |k| h.route("default", Some(0), &to(k)).map(|r| r.0);
+        assert_eq!(tx(1), Some("tx:0".to_string()));
+        for k in [9, 40, 50, 5] {
+            assert_eq!(tx(k), None, "port key {k}");
+        }
+        assert_eq!(h.route("default", Some(0), &[]), None);
     }
 
     #[test]

@@ -12,7 +12,8 @@
 use std::net::{Ipv4Addr, Ipv6Addr};
 use std::sync::Arc;
 
-use df_dp::{Batch, DropId, EntryId, ExitId, RcuCell, RegSlot, Stage, StageIo};
+use df_dp::stage::{Known, Route};
+use df_dp::{Batch, DropId, EntryId, ExitId, RcuCell, RcuReader, RegSlot, Stage, StageIo};
 use df_wire::{
     is_tpid, walk_ext_headers, ArpOperation, ArpPacket, ArpRepr, DhcpMessageType, DhcpOpCode,
     DhcpOptionCode, DhcpPacket, Error, EtherType, Icmpv6Message, Icmpv6Packet, IpProtocol,
@@ -93,6 +94,12 @@ impl Stage for PortsecStage {
                 }
             }
         }
+    }
+
+    /// A known source port with port security off: everything passes.
+    fn route(&self, _entry: EntryId, known: &mut Known, rcu: &RcuReader) -> Option<Route> {
+        let port = self.tables.read(rcu).port(known.reg(self.regs.src)?)?;
+        (!port.secured).then_some(Route::Exit(ACCEPT))
     }
 }
 

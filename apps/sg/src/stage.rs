@@ -49,7 +49,8 @@
 
 use std::sync::Arc;
 
-use df_dp::{Batch, DropId, EntryId, ExitId, RcuCell, RegSlot, Stage, StageIo};
+use df_dp::stage::{Known, Route};
+use df_dp::{Batch, DropId, EntryId, ExitId, RcuCell, RcuReader, RegSlot, Stage, StageIo};
 
 use crate::counters::{
     CT_FULL, FRAGMENT, INVALID, MALFORMED, NOT_IP, NO_RULE, RELATED_NOT_TRACKED, UNKNOWN_PORT,
@@ -635,6 +636,16 @@ impl Stage for SgStage {
         tracker
             .ct
             .sweep(SWEEP_PER_BATCH, |e| state::expired(e, now, &to));
+    }
+
+    /// A known source port without port security: its packets leave
+    /// untracked (as `decide` passes them).
+    fn route(&self, entry: EntryId, known: &mut Known, rcu: &RcuReader) -> Option<Route> {
+        if entry != EGRESS {
+            return None;
+        }
+        let port = self.tables.read(rcu).port(known.reg(self.regs.src)?)?;
+        (!port.secured).then_some(Route::Exit(EGRESS_ACCEPT))
     }
 }
 

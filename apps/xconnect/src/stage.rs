@@ -52,3 +52,36 @@ impl Stage for XconnectStage {
         Some(Route::Exit(DEFAULT))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use df_dp::reg::{DESTINATION_PORT_KEY, SOURCE_PORT_KEY};
+    use df_dp::testing::StageHarness;
+
+    use crate::XconnectApp;
+
+    #[test]
+    fn patches_and_knows_them_in_advance() {
+        let mut h = StageHarness::<XconnectApp>::new("").unwrap();
+        h.configure_json(r#"{"pairs":[{"from":1,"to":2}]}"#)
+            .unwrap();
+        let pkts = vec![
+            h.packet(&[0; 60], 0, &[(SOURCE_PORT_KEY, 1)]),
+            h.packet(&[0; 60], 1, &[(SOURCE_PORT_KEY, 2)]),
+        ];
+        let out = h.run("default", pkts);
+        let sent = out.by_exit("default");
+        assert_eq!(sent.len(), 1);
+        assert_eq!(sent[0].reg(h.reg(DESTINATION_PORT_KEY)), 2);
+        assert_eq!(out.dropped("no-peer"), 1);
+        assert_eq!(
+            h.route("default", Some(0), &[(SOURCE_PORT_KEY, 1)]),
+            Some((
+                "exit:default".to_string(),
+                vec![(DESTINATION_PORT_KEY.to_string(), 2)]
+            ))
+        );
+        assert_eq!(h.route("default", Some(1), &[(SOURCE_PORT_KEY, 2)]), None);
+        assert_eq!(h.route("default", Some(1), &[]), None);
+    }
+}

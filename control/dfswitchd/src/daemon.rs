@@ -218,6 +218,7 @@ pub fn run(cfg: Config) -> Result<()> {
         hop_limit: cfg.datapath.hop_limit,
         trace_capacity: 4096,
         trace_first: 0,
+        shortcuts: true,
     };
     // DPDK workers draw mbufs from the shared mempool and register with EAL
     // so its per-lcore cache serves them.

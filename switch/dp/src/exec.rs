@@ -59,6 +59,10 @@ pub struct ExecConfig {
     pub trace_capacity: usize,
     /// Trace the first this many packets received (0: none).
     pub trace_first: u32,
+    /// Let the worker use what the stages know in advance (port plans,
+    /// wires, pass-overs; see the module doc). Off: every packet crosses
+    /// every stage (for measuring the graph's own cost).
+    pub shortcuts: bool,
 }
 
 impl Default for ExecConfig {
@@ -69,6 +73,7 @@ impl Default for ExecConfig {
             hop_limit: 32,
             trace_capacity: 4096,
             trace_first: 0,
+            shortcuts: true,
         }
     }
 }
@@ -138,6 +143,7 @@ pub struct Executor {
     passes: Vec<Option<Pass>>,
     /// A traced packet was queued since the last run: no pass-over.
     traced: bool,
+    shortcuts: bool,
 }
 
 impl std::fmt::Debug for Executor {
@@ -194,6 +200,7 @@ impl Executor {
             plans: vec![None; cfg.ports],
             passes: vec![None; graph.queues.len()],
             traced: false,
+            shortcuts: cfg.shortcuts,
             graph,
         }
     }
@@ -259,6 +266,9 @@ impl Executor {
     /// start and whenever [`crate::RcuDomain::changes`] moved; an executor
     /// never refreshed runs every packet through every stage.
     pub fn refresh(&mut self, rcu: &RcuReader) {
+        if !self.shortcuts {
+            return;
+        }
         for port in 0..self.plans.len() {
             let plan = self.plan(port as u16, rcu);
             self.plans[port] = plan;

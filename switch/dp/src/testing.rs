@@ -168,6 +168,52 @@ impl<A: App> StageHarness<A> {
         p
     }
 
+    /// The stage's partial evaluation ([`Stage::route`]) of the packets
+    /// arriving at `entry` on `in_port` (`None`: any port) with the given
+    /// registers known: `Some("exit:NAME")`, `Some("tx:PORT")` or `None`,
+    /// with the registers it says it writes (by name).
+    ///
+    /// # Panics
+    /// If `entry` or a register name is unknown.
+    pub fn route(
+        &self,
+        entry: &str,
+        in_port: Option<u16>,
+        regs: &[(&str, u32)],
+    ) -> Option<(String, Vec<(String, u32)>)> {
+        let c = self.contract;
+        let e = c
+            .entry(entry)
+            .unwrap_or_else(|| panic!("no entry `{entry}` in {}", c.type_name));
+        let mut known = match in_port {
+            Some(p) => crate::stage::Known::new(p),
+            None => crate::stage::Known::any(),
+        };
+        for &(name, v) in regs {
+            known.set_reg(self.reg(name), v);
+        }
+        let before = known;
+        let reader = self.reader.as_ref().unwrap_or_else(|| unreachable!());
+        let r = self.stage.route(e, &mut known, reader)?;
+        let to = match r {
+            crate::stage::Route::Exit(x) => format!("exit:{}", c.exits[x.0 as usize].name),
+            crate::stage::Route::Tx(p) => format!("tx:{p}"),
+        };
+        let writes = known
+            .writes()
+            .filter(|&(slot, v)| before.reg(slot) != Some(v))
+            .map(|(slot, v)| {
+                let name = self
+                    .regs
+                    .names()
+                    .get(slot.index())
+                    .unwrap_or_else(|| panic!("register slot {slot:?} has no name"));
+                (name.clone(), v)
+            })
+            .collect();
+        Some((to, writes))
+    }
+
     /// Runs the stage on `pkts` arriving at `entry`.
     ///
     /// # Panics

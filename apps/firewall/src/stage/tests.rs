@@ -254,6 +254,18 @@ fn unfiltered_ports_and_directions_pass() {
     let mut empty = H::new("").unwrap();
     let p = a_out(&mut empty, syn(1, 2));
     expect(&mut empty, "egress", p, "egress-accept");
+    // Known before any packet: with no group anywhere, every packet passes
+    // whatever it is (the worker passes the stage over); with groups, it
+    // depends on the packet.
+    assert_eq!(
+        empty.route("egress", None, &[]),
+        Some(("exit:egress-accept".to_string(), vec![]))
+    );
+    assert_eq!(
+        empty.route("ingress", None, &[]),
+        Some(("exit:ingress-accept".to_string(), vec![]))
+    );
+    assert_eq!(h.route("egress", None, &[]), None);
 }
 
 #[test]

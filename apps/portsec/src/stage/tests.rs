@@ -649,6 +649,16 @@ fn port_security_disabled_bypasses_every_check() {
     ] {
         assert_eq!(run(&mut h, 2, &f), ("accept", crate::trace::BYPASS));
     }
+    // Known before any packet: such a port's packets all pass (the worker
+    // skips the stage for them); a secured port's depend on their bytes.
+    let src = |k| [(SOURCE_PORT_KEY, k)];
+    assert_eq!(
+        h.route("default", Some(0), &src(2)),
+        Some(("exit:accept".to_string(), vec![]))
+    );
+    assert_eq!(h.route("default", Some(0), &src(1)), None);
+    assert_eq!(h.route("default", Some(0), &src(9)), None, "unknown port");
+    assert_eq!(h.route("default", Some(0), &[]), None, "port unknown");
 }
 
 #[test]

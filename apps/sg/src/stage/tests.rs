@@ -762,6 +762,20 @@ fn ports_without_port_security_pass_untracked() {
         assert_eq!(r.note(trace::BYPASS), 3);
         assert_eq!(ingress(&mut h, OPEN, &frame).result, IN);
     }
+    // Known before any packet: on egress, such a port's packets all pass
+    // (the worker skips the stage for them); not a tracked port's, not on
+    // ingress (the destination is known only from the packet).
+    let src = |k| [(SOURCE_PORT_KEY, k)];
+    assert_eq!(
+        h.route("egress", Some(0), &src(OPEN)),
+        Some(("exit:egress-accept".to_string(), vec![]))
+    );
+    assert_eq!(h.route("egress", Some(0), &src(A)), None);
+    assert_eq!(h.route("egress", Some(0), &[]), None);
+    assert_eq!(
+        h.route("ingress", Some(0), &[(DESTINATION_PORT_KEY, OPEN)]),
+        None
+    );
 }
 
 #[test]
