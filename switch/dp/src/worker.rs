@@ -5,7 +5,16 @@
 //! A worker owns its executor and its queue pair on each port, so the loop
 //! takes no lock. It passes an RCU quiescent point once per iteration (so
 //! control can free old tables) and checks a stop flag (Relaxed) once per
-//! iteration. Busy and idle cycles are counted per iteration.
+//! iteration. Busy and idle cycles are counted per iteration (one TSC read
+//! each: an iteration's end is the next one's start).
+//!
+//! Whenever control has published (`RcuDomain::changes` moved), the worker
+//! has its executor re-derive what the stages know in advance
+//! (`Executor::refresh`): a port whose whole path is known down to a
+//! transmit port is a wire, and its bursts go straight to that port
+//! (`Port::forward`) without the graph; other ports' packets enter the
+//! graph past the stages their port's plan skips. While packets are being
+//! traced, everything takes the graph.
 //!
 //! A worker's packet pool and per-thread setup can be chosen with
 //! [`WorkerEnv`] ([`Workers::start_with`]): a DPDK worker draws mbufs from a
