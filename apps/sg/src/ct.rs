@@ -425,10 +425,11 @@ impl Conntrack {
         }
     }
 
-    /// Looks at the next `n` entries of the slab (round robin) and frees
-    /// those `expired` says are; returns how many were freed.
+    /// Looks at the next `n` entries of the slab (round robin over the
+    /// entries ever handed out: the others are free) and frees those
+    /// `expired` says are; returns how many were freed.
     pub(crate) fn sweep(&mut self, n: usize, expired: impl Fn(&Entry) -> bool) -> usize {
-        let cap = self.entries.len();
+        let cap = self.high.min(self.entries.len());
         if cap == 0 {
             return 0;
         }
