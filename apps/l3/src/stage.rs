@@ -81,6 +81,12 @@ impl Stage for L3Stage {
         let t = tables.read(io.rcu());
         debug_assert!(entry == INGRESS_FILTER || entry == ROUTE);
         if entry != ROUTE {
+            if !io.tracing() {
+                // Mostly all one way: claim in place, hand on in one go.
+                if let Some(exit) = filter_all(*regs, t, batch) {
+                    return io.send_all(exit, batch);
+                }
+            }
             for pkt in batch.drain() {
                 filter(*regs, t, pkt, io);
             }
@@ -93,6 +99,29 @@ impl Stage for L3Stage {
             route(*regs, t, limiter, pkt, io);
         }
     }
+}
+
+/// `ingress-filter` over a whole batch: when every packet leaves the same
+/// way, sets their router registers and returns that exit; otherwise
+/// changes nothing (the caller takes them one by one).
+#[inline]
+fn filter_all(regs: Regs, t: &L3Tables, batch: &mut Batch) -> Option<ExitId> {
+    let first = batch.as_slice().first()?;
+    let claimed = t.router_ports.get(first.reg(regs.dst)).is_some();
+    for pkt in batch.as_slice() {
+        if t.router_ports.get(pkt.reg(regs.dst)).is_some() != claimed {
+            return None;
+        }
+    }
+    if !claimed {
+        return Some(FORWARD);
+    }
+    for pkt in batch.as_mut_slice() {
+        if let Some(router) = t.router_ports.get(pkt.reg(regs.dst)) {
+            pkt.set_reg(regs.router, router);
+        }
+    }
+    Some(INGRESS_MATCH)
 }
 
 /// `ingress-filter`: claim packets to a router interface port.

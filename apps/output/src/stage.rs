@@ -51,6 +51,17 @@ impl OutputStage {
 impl Stage for OutputStage {
     fn process(&mut self, _entry: EntryId, batch: &mut Batch, io: &mut StageIo<'_>) {
         let t = self.tables.read(io.rcu());
+        if !io.tracing() {
+            // Mostly all to one local port: transmit in one go.
+            if let Some(first) = batch.as_slice().first() {
+                let key = first.reg(self.dst);
+                if let Some(out) = t.port.get(key).filter(|o| o.vlan == 0) {
+                    if batch.as_slice().iter().all(|p| p.reg(self.dst) == key) {
+                        return io.tx_all(out.port, batch);
+                    }
+                }
+            }
+        }
         for mut pkt in batch.drain() {
             let key = pkt.reg(self.dst);
             io.note(&pkt, DESTINATION, key as u64);
@@ -141,6 +152,25 @@ mod tests {
             assert_eq!(tx(k), None, "port key {k}");
         }
         assert_eq!(h.route("default", Some(0), &[]), None);
+        // Untraced, a batch all to one untagged port is transmitted in one
+        // go; any other batch packet by packet, with the same outcome.
+        let pkts = (0..3)
+            .map(|_| h.packet_untraced(&frame(), 0, &to(1)))
+            .collect();
+        let out = h.run("default", pkts);
+        assert_eq!(out.tx.len(), 3);
+        assert!(out
+            .tx
+            .iter()
+            .all(|(p, pkt)| *p == 0 && pkt.data() == &frame()[..]));
+        let pkts = [1, 9, 5]
+            .iter()
+            .map(|&k| h.packet_untraced(&frame(), 0, &to(k)))
+            .collect();
+        let out = h.run("default", pkts);
+        let ports: Vec<u16> = out.tx.iter().map(|(p, _)| *p).collect();
+        assert_eq!(ports, vec![0, 3]);
+        assert_eq!(out.dropped("unknown-destination"), 1);
     }
 
     #[test]

@@ -35,6 +35,20 @@ pub struct Batch {
 }
 
 impl Batch {
+    /// Moves as many packets of `from` as there is room for to the back
+    /// of this batch, in order (a storage swap when this one is empty and
+    /// takes them all); returns how many moved.
+    #[inline]
+    pub fn append_from(&mut self, from: &mut Batch) -> usize {
+        let n = self.room().min(from.len());
+        if self.pkts.is_empty() && n == from.len() {
+            std::mem::swap(&mut self.pkts, &mut from.pkts);
+        } else {
+            self.pkts.extend(from.pkts.drain(..n));
+        }
+        n
+    }
+
     /// An empty batch that holds at most `capacity` packets.
     pub fn with_capacity(capacity: usize) -> Batch {
         Batch {

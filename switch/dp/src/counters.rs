@@ -58,7 +58,7 @@ impl VertexCounters {
 /// Drops the framework itself makes, not an app.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum FrameworkDrop {
-    /// The packet crossed more vertices than the hop limit allows.
+    /// The packet took more progress exits than the hop limit allows.
     HopLimit,
     /// The frame queue in front of a graph entry was full.
     FrameFull,

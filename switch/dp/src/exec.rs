@@ -53,7 +53,8 @@ pub struct ExecConfig {
     pub ports: usize,
     /// Packet buffers in this worker's pool.
     pub pool_size: usize,
-    /// Most vertices a packet may cross.
+    /// Most progress exits a packet may take (every loop a layout allows
+    /// crosses one, so this bounds loops).
     pub hop_limit: u8,
     /// Trace records kept.
     pub trace_capacity: usize,
@@ -296,7 +297,7 @@ impl Executor {
             let next = match self.stages.get(vi)?.route(info.entry, &mut known, rcu) {
                 Some(Route::Exit(x)) if known.writes().next().is_none() => {
                     match self.graph.vertices[vi].targets.get(x.0 as usize) {
-                        Some(Target::Queue(n)) => Some(*n),
+                        Some(Target::Queue(n) | Target::Progress(n)) => Some(*n),
                         _ => None,
                     }
                 }
@@ -338,7 +339,7 @@ impl Executor {
                     None
                 }
                 Some(Route::Exit(x)) => match self.graph.vertices[vi].targets.get(x.0 as usize) {
-                    Some(Target::Queue(n)) => Some(*n),
+                    Some(Target::Queue(n) | Target::Progress(n)) => Some(*n),
                     _ => break,
                 },
                 _ => break,
@@ -418,15 +419,13 @@ impl Executor {
             let v = p.skip.vertices();
             &v[..v.len() - usize::from(p.wired)]
         });
-        let (q, hops) = match &plan {
-            Some(p) => (p.queue, skipped.len() as u8),
-            None => (
-                self.port_queue
-                    .get(port as usize)
-                    .copied()
-                    .unwrap_or_else(|| self.graph.default_port_queue()),
-                0,
-            ),
+        let q = match &plan {
+            Some(p) => p.queue,
+            None => self
+                .port_queue
+                .get(port as usize)
+                .copied()
+                .unwrap_or_else(|| self.graph.default_port_queue()),
         };
         let writes = plan
             .as_ref()
@@ -436,7 +435,7 @@ impl Executor {
         for pkt in rx.as_mut_slice() {
             let m = pkt.meta_mut();
             m.in_port = port;
-            m.hops = hops;
+            m.hops = 0;
             if budget > 0 && m.flags & Meta::TRACE == 0 {
                 m.flags |= Meta::TRACE;
                 budget -= 1;
@@ -450,11 +449,6 @@ impl Executor {
             self.traced = true;
             self.trace_rx(port, rx);
             // Injected traced packets (budget 0): the whole path after all.
-            if hops > 0 {
-                for pkt in rx.as_mut_slice() {
-                    pkt.meta_mut().hops = 0;
-                }
-            }
             self.port_queue
                 .get(port as usize)
                 .copied()
@@ -527,7 +521,8 @@ impl Executor {
             traced,
             ..
         } = self;
-        let passes: &[Option<Pass>] = if *traced { &[] } else { passes };
+        let tracing = *traced;
+        let passes: &[Option<Pass>] = if tracing { &[] } else { passes };
         *traced = false;
         // One TSC read per stage call: a stage's end is the next one's start.
         let mut t0 = tsc();
@@ -562,6 +557,7 @@ impl Executor {
                         entry: info.entry,
                         hop_limit: *hop_limit,
                         now: t0,
+                        tracing,
                     };
                     stages[vi].process(info.entry, scratch, &mut io);
                     let t1 = tsc();

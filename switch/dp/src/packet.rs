@@ -60,7 +60,8 @@ impl RegSlot {
 pub struct Meta {
     /// Switch port the packet was received on.
     pub in_port: u16,
-    /// Vertices visited so far; the executor drops past its hop limit.
+    /// Progress exits taken so far (every loop a layout allows crosses
+    /// one); the executor drops past its hop limit.
     pub hops: u8,
     /// Flag bits ([`Meta::TRACE`]).
     pub flags: u8,

@@ -5,7 +5,11 @@
 //! every packet in it: `send` by an exit, `tx` to a switch port, or `drop` for
 //! a reason. The executor has already resolved each exit to the frame queue of
 //! the next vertex, so `send` is an index and a push; hop limit, trace and
-//! counting happen here so that no app can forget them.
+//! counting happen here so that no app can forget them. The hop limit
+//! counts progress exits only (every loop a layout allows crosses one). A
+//! stage that finds its whole batch going one way hands it on with
+//! `send_all` / `tx_all` (a storage swap instead of a push per packet);
+//! while packets are traced those go one by one, so each is recorded.
 
 use crate::batch::{Batch, Frame};
 use crate::contract::{DropId, EntryId, ExitId};
@@ -104,6 +108,9 @@ impl Known {
 pub enum Target {
     /// The frame queue of another vertex's entry.
     Queue(u16),
+    /// The same, by a progress exit: the packet's hop count goes up (every
+    /// loop a layout allows crosses one, so the hop limit bounds loops).
+    Progress(u16),
     /// Not wired in the layout: packets are dropped and counted.
     Unwired,
 }
@@ -123,6 +130,8 @@ pub struct StageIo<'a> {
     pub(crate) entry: EntryId,
     pub(crate) hop_limit: u8,
     pub(crate) now: u64,
+    /// A traced packet is in flight in this run.
+    pub(crate) tracing: bool,
 }
 
 impl<'a> StageIo<'a> {
@@ -146,19 +155,79 @@ impl<'a> StageIo<'a> {
     /// else (traces, drops, unwired exits) is out of line.
     #[inline(always)]
     pub fn send(&mut self, exit: ExitId, mut pkt: Packet) {
-        if let Some(&Target::Queue(q)) = self.targets.get(exit.0 as usize) {
-            let m = pkt.meta_mut();
-            if m.hops < self.hop_limit && m.flags & Meta::TRACE == 0 {
+        match self.targets.get(exit.0 as usize) {
+            Some(&Target::Queue(q)) if !pkt.traced() => {
                 if let Some(f) = self.frames.get_mut(q as usize) {
-                    m.hops += 1;
                     if let Err(p) = f.push(pkt) {
                         self.fw_drop(p, FrameworkDrop::FrameFull);
                     }
                     return;
                 }
             }
+            Some(&Target::Progress(q)) => {
+                let m = pkt.meta_mut();
+                if m.hops < self.hop_limit && m.flags & Meta::TRACE == 0 {
+                    if let Some(f) = self.frames.get_mut(q as usize) {
+                        m.hops += 1;
+                        if let Err(p) = f.push(pkt) {
+                            self.fw_drop(p, FrameworkDrop::FrameFull);
+                        }
+                        return;
+                    }
+                }
+            }
+            _ => {}
         }
         self.send_slow(exit, pkt);
+    }
+
+    /// Whether packets are being traced in this run (then `send_all` and
+    /// `tx_all` hand packets on one by one, so each is recorded).
+    #[inline]
+    pub fn tracing(&self) -> bool {
+        self.tracing
+    }
+
+    /// Hands every packet of `batch` on by `exit`, in order, as `send` each
+    /// would: a stage that found they all go the same way (the common case)
+    /// moves them in one go (a storage swap when the next queue is empty).
+    /// The batch is left empty.
+    #[inline]
+    pub fn send_all(&mut self, exit: ExitId, batch: &mut Batch) {
+        if !self.tracing {
+            if let Some(&Target::Queue(q)) = self.targets.get(exit.0 as usize) {
+                if let Some(f) = self.frames.get_mut(q as usize) {
+                    f.fill_from(batch);
+                    for p in batch.drain() {
+                        self.wc.framework_drop(FrameworkDrop::FrameFull);
+                        self.pool.free(p);
+                    }
+                    return;
+                }
+            }
+        }
+        for p in batch.drain() {
+            self.send(exit, p);
+        }
+    }
+
+    /// Queues every packet of `batch` for transmission on `port`, in order,
+    /// as `tx` each would. The batch is left empty.
+    #[inline]
+    pub fn tx_all(&mut self, port: u16, batch: &mut Batch) {
+        if !self.tracing {
+            if let Some(b) = self.tx.get_mut(port as usize) {
+                b.append_from(batch);
+                for p in batch.drain() {
+                    self.wc.framework_drop(FrameworkDrop::TxFull);
+                    self.pool.free(p);
+                }
+                return;
+            }
+        }
+        for p in batch.drain() {
+            self.tx(port, p);
+        }
     }
 
     #[cold]
@@ -166,12 +235,14 @@ impl<'a> StageIo<'a> {
     fn send_slow(&mut self, exit: ExitId, mut pkt: Packet) {
         let x = exit.0 as usize;
         match self.targets.get(x) {
-            Some(&Target::Queue(q)) => {
-                let m = pkt.meta_mut();
-                if m.hops >= self.hop_limit {
-                    return self.fw_drop(pkt, FrameworkDrop::HopLimit);
+            Some(&(Target::Queue(q) | Target::Progress(q))) => {
+                if let Some(Target::Progress(_)) = self.targets.get(x) {
+                    let m = pkt.meta_mut();
+                    if m.hops >= self.hop_limit {
+                        return self.fw_drop(pkt, FrameworkDrop::HopLimit);
+                    }
+                    m.hops += 1;
                 }
-                m.hops += 1;
                 if pkt.traced() {
                     self.trace
                         .record(&pkt, self.vertex, self.entry, TraceEvent::Exit(exit));

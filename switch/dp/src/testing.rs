@@ -168,6 +168,16 @@ impl<A: App> StageHarness<A> {
         p
     }
 
+    /// As [`StageHarness::packet`], but not traced: a batch of only such
+    /// packets runs the stage's untraced path (whole-batch hand-offs), and
+    /// records no trace.
+    pub fn packet_untraced(&mut self, bytes: &[u8], in_port: u16, regs: &[(&str, u32)]) -> Packet {
+        let mut p = self.packet(bytes, in_port, regs);
+        p.meta_mut().flags &= !Meta::TRACE;
+        p.meta_mut().trace_id = 0;
+        p
+    }
+
     /// The stage's partial evaluation ([`Stage::route`]) of the packets
     /// arriving at `entry` on `in_port` (`None`: any port) with the given
     /// registers known: `Some("exit:NAME")`, `Some("tx:PORT")` or `None`,
@@ -239,6 +249,7 @@ impl<A: App> StageHarness<A> {
             assert!(batch.push(p).is_ok(), "more than {BATCH_MAX} packets");
         }
         let reader = self.reader.as_ref().unwrap_or_else(|| unreachable!());
+        let tracing = batch.as_slice().iter().any(Packet::traced);
         {
             let mut io = StageIo {
                 frames: &mut frames,
@@ -253,6 +264,7 @@ impl<A: App> StageHarness<A> {
                 entry: EntryId(e.0),
                 hop_limit: 255,
                 now: self.now,
+                tracing,
             };
             self.stage.process(e, &mut batch, &mut io);
         }

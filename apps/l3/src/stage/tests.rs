@@ -247,6 +247,29 @@ fn ingress_filter_claims_router_ports_only() {
     assert_eq!(notes(&out, trace::ROUTER_PORT), vec![7]);
     assert_eq!(notes(&out, trace::NOT_ROUTER_PORT), vec![6]);
     assert!(out.drops.is_empty());
+    // Untraced: all claimed, none claimed, or mixed: the same outcome.
+    let regs = |dst| {
+        [
+            (DESTINATION_PORT_KEY, dst),
+            (NETWORK_KEY, 1),
+            (SOURCE_PORT_KEY, 5),
+        ]
+    };
+    for (dsts, claimed) in [(vec![11, 11, 11], 3), (vec![6, 6], 0), (vec![6, 11, 6], 1)] {
+        let n = dsts.len();
+        let pkts = dsts
+            .iter()
+            .map(|&d| h.packet_untraced(&f, 0, &regs(d)))
+            .collect();
+        let out = h.run("ingress-filter", pkts);
+        let m = out.by_exit("ingress-match");
+        assert_eq!(m.len(), claimed, "{dsts:?}");
+        assert!(m.iter().all(|p| p.reg(router) == 7), "{dsts:?}");
+        let fwd = out.by_exit("forward");
+        assert_eq!(fwd.len(), n - claimed, "{dsts:?}");
+        assert!(fwd.iter().all(|p| p.reg(router) == 0), "{dsts:?}");
+        assert!(out.trace.is_empty());
+    }
 }
 
 #[test]

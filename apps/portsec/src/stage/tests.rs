@@ -830,3 +830,31 @@ fn params_are_checked() {
     let e = StageHarness::<PortsecApp>::new("services_exit: maybe").unwrap_err();
     assert!(e.starts_with("params: "), "{e}");
 }
+
+#[test]
+fn untraced_batches_pass_in_one_go_or_one_by_one() {
+    let mut h = harness("");
+    let good = udp4(MAC1, v4("10.0.0.5"), v4("10.0.0.7"), (1000, 53), b"q");
+    let spoofed = udp4(MAC1, v4("10.0.0.66"), v4("10.0.0.7"), (1000, 53), b"q");
+    let src = |k| [(SOURCE_PORT_KEY, k), (NETWORK_KEY, 1)];
+    // All pass (port 1's own addresses, port 2 without port security).
+    let pkts = vec![
+        h.packet_untraced(&good, 0, &src(1)),
+        h.packet_untraced(&spoofed, 0, &src(2)),
+        h.packet_untraced(&good, 0, &src(1)),
+    ];
+    let out = h.run("default", pkts);
+    assert_eq!(out.by_exit("accept").len(), 3);
+    assert!(out.trace.is_empty());
+    // A spoofed source and an unknown port among them: each on its own.
+    let pkts = vec![
+        h.packet_untraced(&good, 0, &src(1)),
+        h.packet_untraced(&spoofed, 0, &src(1)),
+        h.packet_untraced(&good, 0, &src(9)),
+        h.packet_untraced(&good, 0, &src(1)),
+    ];
+    let out = h.run("default", pkts);
+    assert_eq!(out.by_exit("accept").len(), 2);
+    assert_eq!(out.dropped("spoofed-ipv4"), 1);
+    assert_eq!(out.dropped("unknown-port"), 1);
+}

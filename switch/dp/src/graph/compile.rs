@@ -495,9 +495,11 @@ pub fn compile_with_defaults(
         };
         let targets = (0..v.contract.exits.len())
             .map(|x| match wired.get(&(vi, ExitId(x as u8))) {
-                Some(&(ti, te, _)) => {
-                    queue_of[vs[ti].base + te.0 as usize].map_or(Target::Unwired, Target::Queue)
-                }
+                Some(&(ti, te, _)) => match queue_of[vs[ti].base + te.0 as usize] {
+                    Some(q) if v.contract.exits[x].progress => Target::Progress(q),
+                    Some(q) => Target::Queue(q),
+                    None => Target::Unwired,
+                },
                 None => Target::Unwired,
             })
             .collect();

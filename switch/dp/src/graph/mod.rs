@@ -221,7 +221,7 @@ impl Graph {
             }
             for (i, x) in v.contract.exits.iter().enumerate() {
                 let to = match v.targets[i] {
-                    Target::Queue(q) => self.entry_name(q),
+                    Target::Queue(q) | Target::Progress(q) => self.entry_name(q),
                     Target::Unwired => "(unwired: drop)".into(),
                 };
                 let _ = writeln!(
@@ -253,7 +253,7 @@ impl Graph {
                     })).collect::<Vec<_>>(),
                     "exits": v.contract.exits.iter().enumerate().map(|(i, x)| serde_json::json!({
                         "name": x.name, "writes": x.writes, "progress": x.progress,
-                        "to": match v.targets[i] { Target::Queue(q) => Some(self.entry_name(q)), Target::Unwired => None },
+                        "to": match v.targets[i] { Target::Queue(q) | Target::Progress(q) => Some(self.entry_name(q)), Target::Unwired => None },
                     })).collect::<Vec<_>>(),
                     "drops": v.contract.drops.iter().map(|d| d.name).collect::<Vec<_>>(),
                     "tables": v.instance.describe(),
@@ -314,7 +314,7 @@ impl Graph {
                 let to =
                     v.and_then(|v| v.targets.get(x.0 as usize))
                         .map_or("?".into(), |t| match *t {
-                            Target::Queue(q) => self.entry_name(q),
+                            Target::Queue(q) | Target::Progress(q) => self.entry_name(q),
                             Target::Unwired => "(unwired)".into(),
                         });
                 format!("exit {} -> {to}", exit(x))
