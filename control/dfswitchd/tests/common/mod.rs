@@ -118,22 +118,40 @@ impl Env {
         let cfg = self.dir.join(format!("{name}.toml"));
         let log_path = self.dir.join(format!("{name}.log"));
         std::fs::write(&cfg, config).unwrap();
-        let log = std::fs::File::create(&log_path).unwrap();
-        self.daemons.push(
+        let spawn = || {
+            let log = std::fs::File::create(&log_path).unwrap();
             Command::new(env!("CARGO_BIN_EXE_dfswitchd"))
                 .arg("--config")
                 .arg(&cfg)
                 .stdout(log.try_clone().unwrap())
                 .stderr(log)
                 .spawn()
-                .unwrap(),
-        );
+                .unwrap()
+        };
+        self.daemons.push(spawn());
+        // DPDK 22.11's net_af_packet names its fanout group after the
+        // process id XOR the interface index: with several daemons in one
+        // namespace two pairs can XOR the same, and the later one fails to
+        // attach (EAL: `could not set PACKET_FANOUT`). A new process has
+        // another id; start again, at most twice (the failure is named in
+        // dfswitchd's error).
+        let mut retries = 2;
         let deadline = Instant::now() + Duration::from_secs(30);
         while !sock.exists() {
+            let log = std::fs::read_to_string(&log_path).unwrap_or_default();
+            let child = self.daemons.last_mut().unwrap();
+            if child.try_wait().ok().flatten().is_some() {
+                if retries > 0 && log.contains("could not set PACKET_FANOUT") {
+                    retries -= 1;
+                    eprintln!("dfswitchd {name}: AF_PACKET fanout group taken; starting again");
+                    *child = spawn();
+                    continue;
+                }
+                panic!("dfswitchd {name} exited:\n{log}");
+            }
             assert!(
                 Instant::now() < deadline,
-                "dfswitchd {name} did not start:\n{}",
-                std::fs::read_to_string(&log_path).unwrap_or_default()
+                "dfswitchd {name} did not start:\n{log}"
             );
             std::thread::sleep(Duration::from_millis(100));
         }

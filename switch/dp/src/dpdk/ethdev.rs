@@ -488,9 +488,20 @@ fn probe_error(name: &str, rc: i32) -> String {
     if !known.is_empty() && !known.iter().any(|d| d == driver) {
         return format!("unknown driver `{driver}` (drivers: {})", known.join(", "));
     }
+    let af_packet = if driver == "net_af_packet" {
+        // DPDK 22.11 names a socket's fanout group after the process id
+        // XOR the interface index; another AF_PACKET process in the same
+        // network namespace whose pair XORs the same joins a foreign group.
+        "; if EAL said `could not set PACKET_FANOUT`, another AF_PACKET process \
+         in this network namespace holds the same fanout group (DPDK derives it \
+         from the process id and the interface index): start again (a new \
+         process id picks another group)"
+    } else {
+        ""
+    };
     format!(
         "rte_dev_probe failed: {}; check the devargs against the `{driver}` guide \
-         (and that the name ends in an instance number, e.g. `{driver}0`)",
+         (and that the name ends in an instance number, e.g. `{driver}0`){af_packet}",
         error_text(rc)
     )
 }
