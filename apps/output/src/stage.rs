@@ -52,13 +52,30 @@ impl Stage for OutputStage {
     fn process(&mut self, _entry: EntryId, batch: &mut Batch, io: &mut StageIo<'_>) {
         let t = self.tables.read(io.rcu());
         if !io.tracing() {
-            // Mostly all to one local port: transmit in one go.
+            // Mostly all to one local port (transmitted in one go), or all
+            // to the overlay or to NAT (handed on in one go).
             if let Some(first) = batch.as_slice().first() {
                 let key = first.reg(self.dst);
-                if let Some(out) = t.port.get(key).filter(|o| o.vlan == 0) {
-                    if batch.as_slice().iter().all(|p| p.reg(self.dst) == key) {
+                let all_via = |via: u16| {
+                    batch
+                        .as_slice()
+                        .iter()
+                        .all(|p| t.port.get(p.reg(self.dst)).is_some_and(|o| o.vlan == via))
+                };
+                match t.port.get(key) {
+                    Some(out)
+                        if out.vlan == 0
+                            && batch.as_slice().iter().all(|p| p.reg(self.dst) == key) =>
+                    {
                         return io.tx_all(out.port, batch);
                     }
+                    Some(out) if out.vlan == REMOTE && all_via(REMOTE) => {
+                        return io.send_all(REMOTE_EXIT, batch);
+                    }
+                    Some(out) if out.vlan == NAT && all_via(NAT) => {
+                        return io.send_all(NAT_EXIT, batch);
+                    }
+                    _ => {}
                 }
             }
         }
@@ -171,6 +188,20 @@ mod tests {
         let ports: Vec<u16> = out.tx.iter().map(|(p, _)| *p).collect();
         assert_eq!(ports, vec![0, 3]);
         assert_eq!(out.dropped("unknown-destination"), 1);
+        for (keys, remote, nat) in [
+            (vec![40, 40], 2, 0),
+            (vec![50], 0, 1),
+            (vec![40, 50, 40], 2, 1),
+        ] {
+            let pkts = keys
+                .iter()
+                .map(|&k| h.packet_untraced(&frame(), 0, &to(k)))
+                .collect();
+            let out = h.run("default", pkts);
+            assert_eq!(out.by_exit("remote").len(), remote, "{keys:?}");
+            assert_eq!(out.by_exit("nat").len(), nat, "{keys:?}");
+            assert!(out.tx.is_empty());
+        }
     }
 
     #[test]

@@ -649,3 +649,46 @@ fn params_and_unknown_fields_are_refused() {
         .unwrap_err();
     assert_eq!(e, "networks[0].vni: 16777216 is not a VNI (< 2^24)");
 }
+
+#[test]
+fn the_fixed_offset_source_port_equals_the_parsed_one() {
+    use super::{source_port, source_port_parsed};
+    let mut frames = Vec::new();
+    for (s, d) in [(1000, 2000), (2000, 1000), (53, 40000), (0, 0)] {
+        frames.push(inner_udp(s, d, 7));
+    }
+    let base = inner();
+    // Fragments, a short total length, padding after it, a bad total
+    // length, IP options (IHL 6), not IPv4, runts.
+    let mut frag = base.clone();
+    frag[20] = 0x20;
+    frames.push(frag.clone());
+    frag[20] = 0;
+    frag[21] = 8;
+    frames.push(frag);
+    let mut short = base.clone();
+    short[16..18].copy_from_slice(&28u16.to_be_bytes());
+    frames.push(short);
+    let mut padded = base.clone();
+    padded.extend([0u8; 10]);
+    frames.push(padded);
+    let mut bad = base.clone();
+    bad[16..18].copy_from_slice(&1500u16.to_be_bytes());
+    frames.push(bad.clone());
+    bad[16..18].copy_from_slice(&10u16.to_be_bytes());
+    frames.push(bad);
+    let mut opts = base.clone();
+    opts[14] = 0x46;
+    frames.push(opts);
+    let mut v6 = base.clone();
+    v6[12..14].copy_from_slice(&[0x86, 0xdd]);
+    frames.push(v6);
+    frames.push(base[..20].to_vec());
+    frames.push(base[..34].to_vec());
+    frames.push(Vec::new());
+    for (i, f) in frames.iter().enumerate() {
+        assert_eq!(source_port(f), source_port_parsed(f), "frame {i}");
+    }
+    let ports: BTreeSet<u16> = frames[..4].iter().map(|f| source_port(f)).collect();
+    assert!(ports.len() >= 3, "different flows spread: {ports:?}");
+}
