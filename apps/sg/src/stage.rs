@@ -608,6 +608,16 @@ impl Stage for SgStage {
         } else {
             (EGRESS_ACCEPT, regs.src)
         };
+        // Every packet's port without port security (e.g. remote or
+        // provider ports on ingress): all pass untracked, in one go.
+        if !io.tracing()
+            && batch
+                .as_slice()
+                .iter()
+                .all(|p| t.port(p.reg(port_reg)).is_some_and(|port| !port.secured))
+        {
+            return io.send_all(exit, batch);
+        }
         let now = io.now();
         warm.clear();
         if tracker.ct.len() >= WARM_MIN {

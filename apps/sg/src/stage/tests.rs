@@ -1238,3 +1238,40 @@ fn warmed_batches_decide_as_single_packets() {
     }
     assert_eq!(ingress(&mut h, A, &reply).result, IN);
 }
+
+#[test]
+fn untraced_batches_of_unsecured_ports_pass_in_one_go() {
+    let mut h = harness(64);
+    let f = tcp4("10.0.0.3", 1, "10.0.0.9", 2, ACK);
+    let regs = |port| {
+        [
+            (SOURCE_PORT_KEY, port),
+            (DESTINATION_PORT_KEY, port),
+            (NETWORK_KEY, NET),
+        ]
+    };
+    for entry in ["egress", "ingress"] {
+        let pkts = (0..4)
+            .map(|_| h.packet_untraced(&f, 0, &regs(OPEN)))
+            .collect();
+        let out = h.run(entry, pkts);
+        let exit = if entry == "egress" { EG } else { IN };
+        assert_eq!(out.by_exit(exit).len(), 4, "{entry}");
+        assert!(out.trace.is_empty());
+    }
+    // With a tracked port among them, each packet is decided: the ACK of
+    // no connection on port A is invalid, the unsecured ones pass.
+    let pkts = vec![
+        h.packet_untraced(&f, 0, &regs(OPEN)),
+        h.packet_untraced(&f, 0, &regs(A)),
+        h.packet_untraced(&f, 0, &regs(OPEN)),
+    ];
+    let out = h.run("egress", pkts);
+    assert_eq!(out.by_exit(EG).len(), 2);
+    assert_eq!(
+        out.drops.iter().map(|d| d.1).sum::<u64>(),
+        1,
+        "{:?}",
+        out.drops
+    );
+}
