@@ -190,6 +190,16 @@ impl SnatMap {
             .get(class as usize * self.ports as usize + off as usize)
     }
 
+    /// The slot of external `port` of `class`; `None` outside the range.
+    #[inline]
+    fn port_slot(&self, class: Class, port: u16) -> Option<&Slot> {
+        let o = u32::from(port).checked_sub(u32::from(self.port_min))?;
+        if o >= self.ports {
+            return None;
+        }
+        self.slot(class, o)
+    }
+
     /// A consistent snapshot, or `None` while a claim overlaps.
     #[inline]
     fn read(s: &Slot) -> Option<Snap> {
@@ -364,11 +374,7 @@ impl SnatMap {
         now: u64,
         timeout: u64,
     ) -> Option<Mapping> {
-        let o = u32::from(port).checked_sub(u32::from(self.port_min))?;
-        if o >= self.ports {
-            return None;
-        }
-        let s = self.slot(class, o)?;
+        let s = self.port_slot(class, port)?;
         for _ in 0..2 {
             let sn = Self::read(s)?;
             if !live(sn.last, now, timeout) || !accept(&sn.map) {
@@ -412,11 +418,7 @@ impl SnatMap {
         now: u64,
         timeout: u64,
     ) -> Option<Mapping> {
-        let o = u32::from(port).checked_sub(u32::from(self.port_min))?;
-        if o >= self.ports {
-            return None;
-        }
-        let sn = Self::read(self.slot(class, o)?)?;
+        let sn = Self::read(self.port_slot(class, port)?)?;
         (live(sn.last, now, timeout) && accept(&sn.map)).then_some(sn.map)
     }
 
