@@ -102,26 +102,22 @@ impl Stage for L3Stage {
 }
 
 /// `ingress-filter` over a whole batch: when every packet leaves the same
-/// way, sets their router registers and returns that exit; otherwise
-/// changes nothing (the caller takes them one by one).
+/// way, returns that exit. Sets the router register of each claimed packet
+/// it looked at (as `filter` would), so a mixed batch is left for the
+/// caller to take one by one.
 #[inline]
 fn filter_all(regs: Regs, t: &L3Tables, batch: &mut Batch) -> Option<ExitId> {
-    let first = batch.as_slice().first()?;
-    let claimed = t.router_ports.get(first.reg(regs.dst)).is_some();
-    for pkt in batch.as_slice() {
-        if t.router_ports.get(pkt.reg(regs.dst)).is_some() != claimed {
+    let mut claimed = None;
+    for pkt in batch.as_mut_slice() {
+        let router = t.router_ports.get(pkt.reg(regs.dst));
+        if *claimed.get_or_insert(router.is_some()) != router.is_some() {
             return None;
         }
-    }
-    if !claimed {
-        return Some(FORWARD);
-    }
-    for pkt in batch.as_mut_slice() {
-        if let Some(router) = t.router_ports.get(pkt.reg(regs.dst)) {
-            pkt.set_reg(regs.router, router);
+        if let Some(r) = router {
+            pkt.set_reg(regs.router, r);
         }
     }
-    Some(INGRESS_MATCH)
+    Some(if claimed? { INGRESS_MATCH } else { FORWARD })
 }
 
 /// `ingress-filter`: claim packets to a router interface port.
